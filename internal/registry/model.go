@@ -1,0 +1,212 @@
+// Package registry holds the data registry: the reviewed declaration of every
+// dataset steward may collect, its fields, their categories, purposes,
+// retention and minimisation. Nothing that is not declared here is stored.
+package registry
+
+import (
+	"time"
+)
+
+// Registry is a loaded, linted registry file.
+type Registry struct {
+	Controller Controller
+	// Datasets in declaration order.
+	Datasets []*Dataset
+	// Source names the file the registry was read from (for messages).
+	Source string
+
+	byName  map[string]*Dataset
+	byAlias map[string]*Dataset
+}
+
+// Controller is the organisation responsible for the data (GDPR Art. 4(7)).
+type Controller struct {
+	Name    string
+	Contact string
+	DPO     string
+}
+
+// Dataset returns the dataset with the given name, or nil.
+func (r *Registry) Dataset(name string) *Dataset { return r.byName[name] }
+
+// DatasetByAlias returns the dataset whose path_alias is path, or nil.
+func (r *Registry) DatasetByAlias(path string) *Dataset { return r.byAlias[path] }
+
+// index builds the lookup maps; called by the loader once datasets are final.
+func (r *Registry) index() {
+	r.byName = make(map[string]*Dataset, len(r.Datasets))
+	r.byAlias = make(map[string]*Dataset)
+	for _, d := range r.Datasets {
+		r.byName[d.Name] = d
+		if d.PathAlias != "" {
+			r.byAlias[d.PathAlias] = d
+		}
+	}
+}
+
+// Dataset is one declared collection.
+type Dataset struct {
+	Name        string
+	Description string
+	Purpose     string
+	LawfulBasis string
+	Retention   time.Duration
+	Owner       string
+	// Expires is the first day the dataset may no longer be collected;
+	// the zero time means "never".
+	Expires    time.Time
+	PathAlias  string
+	SampleRate float64
+	// Store names a separate store for this dataset ("" = the default one).
+	Store string
+	// Subject says how a data subject is found in this dataset; nil when the
+	// dataset holds nothing that identifies a subject.
+	Subject *Subject
+	Access  Access
+	// Fields in declaration order.
+	Fields []*Field
+	// Line is where the dataset is declared in the registry file.
+	Line int
+
+	byName map[string]*Field
+}
+
+// Field returns the field with the given name, or nil.
+func (d *Dataset) Field(name string) *Field { return d.byName[name] }
+
+// Expired reports whether the dataset is past its expiry date at now.
+func (d *Dataset) Expired(now time.Time) bool {
+	return !d.Expires.IsZero() && !now.Before(d.Expires)
+}
+
+// MaxCategory is the highest category among the dataset's fields.
+func (d *Dataset) MaxCategory() Category {
+	var c Category
+	for _, f := range d.Fields {
+		if f.Category > c {
+			c = f.Category
+		}
+	}
+	return c
+}
+
+// Subject says which field identifies the data subject.
+type Subject struct {
+	Field string
+	// Kind is "pseudonymous" (a client id) or "direct" (an account id or e-mail).
+	Kind string
+}
+
+// Access says who may write to a dataset's collection endpoint.
+type Access struct {
+	// Origins, when set, lets browsers from these origins write through CORS
+	// instead of the CSRF double-submit token.
+	Origins []string
+	// ServerToServer datasets are written by backends holding a write key;
+	// browser CSRF does not apply to them.
+	ServerToServer bool
+	// WriteKeySHA256 is the hex SHA-256 of the dataset's write key; the key
+	// itself never appears in the registry.
+	WriteKeySHA256 string
+}
+
+// Type is a field type; the list is closed.
+type Type string
+
+// Field types.
+const (
+	TypeString    Type = "string"
+	TypeInteger   Type = "integer"
+	TypeNumber    Type = "number"
+	TypeBoolean   Type = "boolean"
+	TypeTimestamp Type = "timestamp"
+	TypeEnum      Type = "enum"
+	TypeArray     Type = "array"
+	TypeObject    Type = "object"
+	TypeIP        Type = "ip"
+	TypeUserAgent Type = "user_agent"
+	TypeUUID      Type = "uuid"
+)
+
+// Types lists every valid field type.
+var Types = []Type{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeTimestamp,
+	TypeEnum, TypeArray, TypeObject, TypeIP, TypeUserAgent, TypeUUID}
+
+// Category is the data collection category from the review process.
+type Category int
+
+// Categories, as in the data collection review guidelines.
+const (
+	CategoryTechnical       Category = 1
+	CategoryInteraction     Category = 2
+	CategoryWebActivity     Category = 3
+	CategoryHighlySensitive Category = 4
+)
+
+// String returns the category's canonical name.
+func (c Category) String() string {
+	switch c {
+	case CategoryTechnical:
+		return "technical"
+	case CategoryInteraction:
+		return "interaction"
+	case CategoryWebActivity:
+		return "web_activity"
+	case CategoryHighlySensitive:
+		return "highly_sensitive"
+	}
+	return "unknown"
+}
+
+// Source says where a field's value comes from.
+type Source string
+
+// Field sources.
+const (
+	// SourcePayload values are sent by the client in the event body.
+	SourcePayload Source = "payload"
+	// SourceRequest values are taken from the HTTP request itself (client
+	// address for ip fields, User-Agent header for user_agent fields).
+	SourceRequest Source = "request"
+	// SourceServer values are computed by steward (the receive time for
+	// timestamp fields).
+	SourceServer Source = "server"
+)
+
+// Field is one declared field of a dataset.
+type Field struct {
+	Name        string
+	Type        Type
+	Category    Category
+	Description string
+	Required    bool
+	Source      Source
+
+	// Constraints; zero values mean "no constraint" except where noted.
+	MaxLength int      // string: maximum length in bytes
+	Min, Max  *float64 // integer, number
+	Values    []string // enum: allowed values
+	MaxItems  int      // array: maximum number of items
+	Items     *Field   // array: the type of each item (nil = any JSON scalar)
+	Fields    []*Field // object: declared members (empty = any members, limited by MaxKeys)
+	MaxKeys   int      // object without declared members: maximum number of keys
+
+	Minimise Minimise
+	Line     int
+}
+
+// Minimise says how a value is transformed before it is first written.
+type Minimise struct {
+	// Round truncates timestamps down to a multiple of this duration.
+	Round time.Duration
+	// TruncateV4 and TruncateV6 are the prefix lengths kept of an IP address
+	// (defaults 24 and 48 for ip fields).
+	TruncateV4, TruncateV6 int
+	// Coarse reduces a user agent to browser family, major version and OS family.
+	Coarse bool
+	// Hash replaces the value with a keyed hash (HMAC-SHA256 with the server
+	// secret), so a dump does not reveal it but erasure by identity still works.
+	Hash bool
+	// Drop discards the value entirely (it is accepted but never stored).
+	Drop bool
+}

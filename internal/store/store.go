@@ -1,0 +1,136 @@
+// Package store defines what steward keeps and the errors its backends
+// return. Backends live in sqlite/ and postgres/; storetest/ is the
+// conformance suite every backend passes.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors every backend maps its own failures onto.
+var (
+	// ErrNotFound: the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the database cannot be reached or refused the write;
+	// the caller may retry later. Never the client's fault.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrConflict: a unique constraint was violated.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is everything steward persists.
+type Store interface {
+	Events
+	Tokens
+	Sweeps
+	Settings
+
+	// Backend names the backend ("sqlite" or "postgres").
+	Backend() string
+	// Migrate brings the schema up to date; safe to run concurrently from
+	// several processes.
+	Migrate(ctx context.Context) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Event is one stored, already minimised event.
+type Event struct {
+	// Seq orders events: it grows in commit order, so a reader paging by Seq
+	// never skips an event that commits after it has passed.
+	Seq     int64
+	Dataset string
+	// ReceivedAt is the server's receive time, already rounded.
+	ReceivedAt time.Time
+	// EventID is the client's idempotency key ("" when the client sent none).
+	EventID string
+	// SubjectKey is the keyed hash of the data subject's identifier ("" when
+	// the dataset has no subject).
+	SubjectKey string
+	// Data holds the minimised fields as a JSON object.
+	Data json.RawMessage
+}
+
+// EventQuery selects events of one dataset, received in [From, To), with
+// Seq > AfterSeq, in Seq order.
+type EventQuery struct {
+	Dataset  string
+	From, To time.Time
+	AfterSeq int64
+	// SubjectKey, when set, limits the query to one subject.
+	SubjectKey string
+	Limit      int
+}
+
+// Events stores collected events.
+type Events interface {
+	// InsertEvents writes all events in one transaction and returns only once
+	// it is committed. An event whose (Dataset, EventID) was already stored is
+	// skipped: stored[i] is false for it. Seq and the stored events' order
+	// follow the slice order.
+	InsertEvents(ctx context.Context, events []Event) (stored []bool, err error)
+	// ListEvents returns up to q.Limit events matching q, in Seq order.
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
+	// DeleteEventsBefore deletes a dataset's events received before cutoff,
+	// with their idempotency keys, and returns how many events it deleted.
+	DeleteEventsBefore(ctx context.Context, dataset string, cutoff time.Time) (int64, error)
+	// DeleteSubjectEvents deletes every event of one subject in every dataset
+	// and returns the count per dataset.
+	DeleteSubjectEvents(ctx context.Context, subjectKey string) (map[string]int64, error)
+}
+
+// Token is an API bearer token. Only the SHA-256 of the secret is stored.
+type Token struct {
+	ID         string
+	Name       string
+	Role       string
+	SecretHash []byte
+	CreatedAt  time.Time
+	// ExpiresAt is zero for a token that does not expire.
+	ExpiresAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  time.Time
+}
+
+// Tokens stores API tokens.
+type Tokens interface {
+	CreateToken(ctx context.Context, t Token) error
+	// TokenBySecretHash returns ErrNotFound for an unknown hash.
+	TokenBySecretHash(ctx context.Context, hash []byte) (Token, error)
+	// TouchToken records that the token was used at t.
+	TouchToken(ctx context.Context, id string, t time.Time) error
+	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken returns ErrNotFound for an unknown id.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Sweep records one retention pass over one dataset.
+type Sweep struct {
+	ID         int64
+	Dataset    string
+	Cutoff     time.Time // events received before this were deleted
+	Deleted    int64
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Error      string
+}
+
+// Sweeps records retention sweeps.
+type Sweeps interface {
+	RecordSweep(ctx context.Context, s Sweep) (int64, error)
+	// ListSweeps returns the most recent sweeps first, up to limit, optionally
+	// for one dataset ("" = all).
+	ListSweeps(ctx context.Context, dataset string, limit int) ([]Sweep, error)
+}
+
+// Settings holds small server-wide values (for example the fingerprint of
+// the hashing key, so nodes sharing a database can tell they disagree).
+type Settings interface {
+	// SetSettingIfAbsent stores value under key unless the key exists, and
+	// returns the value now stored.
+	SetSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+}
