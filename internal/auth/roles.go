@@ -1,0 +1,29 @@
+// Package auth says who is calling and in which role: API bearer tokens
+// (only their hashes are stored) and, later, user sessions.
+package auth
+
+import "slices"
+
+// Role names a set of duties; docs/roles.md describes each.
+type Role string
+
+// Roles.
+const (
+	Admin            Role = "admin"
+	DataSteward      Role = "data_steward"
+	PrivacyReviewer  Role = "privacy_reviewer"
+	LegalReviewer    Role = "legal_reviewer"
+	SecurityReviewer Role = "security_reviewer"
+	ProductOwner     Role = "product_owner"
+	Support          Role = "support"
+	Analyst          Role = "analyst"
+	IncidentManager  Role = "incident_manager"
+	Auditor          Role = "auditor"
+)
+
+// Roles lists every role.
+var Roles = []Role{Admin, DataSteward, PrivacyReviewer, LegalReviewer, SecurityReviewer,
+	ProductOwner, Support, Analyst, IncidentManager, Auditor}
+
+// ValidRole reports whether s names a role.
+func ValidRole(s string) bool { return slices.Contains(Roles, Role(s)) }
