@@ -1,0 +1,404 @@
+// Package collect is the collection pipeline: it takes events from
+// browsers, apps and backends and stores only what the registry declares,
+// minimised, once the person's choices and the endpoint's protections have
+// been honoured. The order of checks is part of the contract (cheap and
+// client-independent first, durable write last).
+package collect
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/consent"
+	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/problem"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+// Config tunes the collection endpoint.
+type Config struct {
+	// MaxBody is the largest request body accepted, in bytes.
+	MaxBody int64
+	Limits  Limits
+	// RatePerSecond and Burst limit requests per client network (/24 or
+	// /48); RatePerSecond 0 turns rate limiting off.
+	RatePerSecond float64
+	Burst         int
+	// ReceiveRound is the precision kept of the server's receive time.
+	ReceiveRound time.Duration
+}
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxBody      = 256 << 10
+	DefaultReceiveRound = 10 * time.Minute
+)
+
+// Collector serves the collection endpoints.
+type Collector struct {
+	Registry *registry.Registry
+	Keyer    *minimise.Keyer
+	UA       *minimise.UAParser
+	IPs      clientip.Resolver
+	CSRF     *csrf.Guard
+	Batcher  *Batcher
+	Clock    clock.Clock
+	Metrics  *Metrics
+	Log      *slog.Logger
+	Config   Config
+
+	limiter *limiter
+}
+
+// Init fills defaults; call once before serving.
+func (c *Collector) Init() {
+	if c.Config.MaxBody <= 0 {
+		c.Config.MaxBody = DefaultMaxBody
+	}
+	if c.Config.ReceiveRound <= 0 {
+		c.Config.ReceiveRound = DefaultReceiveRound
+	}
+	c.Config.Limits = c.Config.Limits.withDefaults()
+	if c.Config.RatePerSecond > 0 {
+		c.limiter = newLimiter(c.Config.RatePerSecond, c.Config.Burst)
+	}
+}
+
+// Result is the body of a successful collection.
+type Result struct {
+	Accepted int            `json:"accepted"`
+	Dropped  int            `json:"dropped"`
+	Reasons  map[string]int `json:"dropped_reasons,omitempty"`
+}
+
+// ServeDataset handles POST /v1/collect/{dataset}.
+func (c *Collector) ServeDataset(w http.ResponseWriter, r *http.Request) {
+	c.serve(w, r, c.Registry.Dataset(r.PathValue("dataset")))
+}
+
+// ServeAlias handles a dataset's path alias.
+func (c *Collector) ServeAlias(w http.ResponseWriter, r *http.Request) {
+	c.serve(w, r, c.Registry.DatasetByAlias(r.URL.Path))
+}
+
+func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {
+	start := time.Now()
+	label := "unknown"
+	if ds != nil {
+		label = ds.Name
+	}
+	defer func() { c.Metrics.observe(label, time.Since(start)) }()
+
+	if ds == nil {
+		c.Metrics.rejected(label, "unknown_dataset")
+		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
+		return
+	}
+	now := c.Clock.Now()
+	if ds.Expired(now) {
+		c.Metrics.rejected(label, "expired")
+		problem.New(w, http.StatusGone, "expired-dataset",
+			fmt.Sprintf("dataset %s expired on %s and is no longer collected", ds.Name, ds.Expires.Format(time.DateOnly)))
+		return
+	}
+	c.cors(w, r, ds)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if c.limiter != nil && !c.limiter.allow(c.IPs.Addr(r)) {
+		c.Metrics.rejected(label, "rate_limited")
+		w.Header().Set("Retry-After", "1")
+		problem.New(w, http.StatusTooManyRequests, "rate-limited", "too many requests from your network; retry later")
+		return
+	}
+	body, ok := c.readBody(w, r, label)
+	if !ok {
+		return
+	}
+	if !jsonContent(r.Header.Get("Content-Type")) {
+		c.Metrics.rejected(label, "content_type")
+		problem.New(w, http.StatusUnsupportedMediaType, "content-type", "send the event as application/json (UTF-8)")
+		return
+	}
+	if typ, detail := c.authorise(r, ds); typ != "" {
+		c.Metrics.rejected(label, typ)
+		status := http.StatusForbidden
+		if typ == "write-key" {
+			status = http.StatusUnauthorized
+		}
+		problem.New(w, status, typ, detail)
+		return
+	}
+	if reason := consent.Refusal(r); reason != "" {
+		c.Metrics.dropped(label, reason, 1)
+		w.Header().Set(consent.NotStoredHeader, reason)
+		writeJSON(w, http.StatusOK, Result{Reasons: map[string]int{reason: 1}})
+		return
+	}
+	raw, err := Decode(body, c.Config.Limits)
+	if err != nil {
+		c.Metrics.rejected(label, "malformed")
+		problem.New(w, http.StatusBadRequest, "malformed", err.Error())
+		return
+	}
+	events, res, fieldErrs := c.prepare(ds, raw, r, now)
+	if len(fieldErrs) > 0 {
+		c.Metrics.rejected(label, "invalid")
+		problem.Write(w, problem.Details{
+			Type: "urn:steward:problem:invalid", Status: http.StatusBadRequest,
+			Detail: invalidDetail(fieldErrs), Errors: fieldErrs,
+		})
+		return
+	}
+	if len(events) > 0 {
+		stored, err := c.Batcher.Write(r.Context(), events)
+		if err != nil {
+			c.Metrics.rejected(label, "unavailable")
+			c.Log.Error("collect: write failed", "dataset", ds.Name, "events", len(events), "err", err)
+			w.Header().Set("Retry-After", "5")
+			problem.New(w, http.StatusServiceUnavailable, "unavailable", "storage is unavailable; nothing was stored, retry later")
+			return
+		}
+		for _, ok := range stored {
+			if ok {
+				res.Accepted++
+			} else {
+				res.drop("duplicate")
+			}
+		}
+	}
+	c.Metrics.accepted(label, res.Accepted)
+	for reason, n := range res.Reasons {
+		c.Metrics.dropped(label, reason, n)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (res *Result) drop(reason string) {
+	if res.Reasons == nil {
+		res.Reasons = map[string]int{}
+	}
+	res.Reasons[reason]++
+	res.Dropped++
+}
+
+func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, label string) ([]byte, bool) {
+	tooLarge := func() ([]byte, bool) {
+		c.Metrics.rejected(label, "too_large")
+		problem.New(w, http.StatusRequestEntityTooLarge, "too-large",
+			fmt.Sprintf("the body is larger than %d bytes; send fewer events per request", c.Config.MaxBody))
+		return nil, false
+	}
+	if r.ContentLength > c.Config.MaxBody {
+		return tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.Config.MaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return tooLarge()
+		}
+		c.Metrics.rejected(label, "unreadable")
+		problem.New(w, http.StatusBadRequest, "unreadable", "the request body could not be read")
+		return nil, false
+	}
+	return body, true
+}
+
+func jsonContent(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
+// authorise applies the dataset's browser or server protection; it returns
+// a problem type and detail when the request is refused.
+func (c *Collector) authorise(r *http.Request, ds *registry.Dataset) (string, string) {
+	if ds.Access.ServerToServer {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || key == "" {
+			return "write-key", "this dataset is written by servers: send its write key as Authorization: Bearer <key>"
+		}
+		sum := sha256.Sum256([]byte(key))
+		want, _ := hex.DecodeString(ds.Access.WriteKeySHA256)
+		if subtle.ConstantTimeCompare(sum[:], want) != 1 {
+			return "write-key", "the write key is not valid for this dataset"
+		}
+		return "", ""
+	}
+	if o := r.Header.Get("Origin"); o != "" && slices.Contains(ds.Access.Origins, o) {
+		// A cross-origin JSON POST needs a CORS preflight that only listed
+		// origins pass, which protects it as the CSRF token would.
+		return "", ""
+	}
+	if !c.CSRF.CheckHeader(r) {
+		return "csrf", "missing or invalid CSRF token: GET /v1/csrf and send its token in the X-CSRF-Token header"
+	}
+	return "", ""
+}
+
+func (c *Collector) cors(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {
+	o := r.Header.Get("Origin")
+	if o == "" || !slices.Contains(ds.Access.Origins, o) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", o)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Allow-Methods", "POST")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Expose-Headers", consent.NotStoredHeader)
+	h.Set("Access-Control-Max-Age", "600")
+	h.Add("Vary", "Origin")
+}
+
+// prepare validates every event, then minimises and samples the valid ones.
+// Nothing is prepared for storage unless every event is valid.
+func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Request, now time.Time) ([]store.Event, Result, []FieldError) {
+	var res Result
+	var errs []FieldError
+	values := make([]map[string]any, len(raw))
+	for i, ev := range raw {
+		v, fe := Validate(ds, ev, i)
+		values[i] = v
+		errs = append(errs, fe...)
+	}
+	if len(errs) > 0 {
+		return nil, res, errs
+	}
+	received := minimise.RoundTime(now, c.Config.ReceiveRound)
+	out := make([]store.Event, 0, len(raw))
+	for i, ev := range raw {
+		data, subject := c.minimiseEvent(ds, values[i], r, now)
+		if !c.sampled(ds, subject, ev.ID) {
+			res.drop("sampled")
+			continue
+		}
+		b, err := json.Marshal(data)
+		if err != nil {
+			// Validated values always encode; this guards a future type.
+			errs = append(errs, FieldError{Event: i, Path: "", Problem: "could not be encoded"})
+			continue
+		}
+		out = append(out, store.Event{Dataset: ds.Name, ReceivedAt: received, EventID: ev.ID, SubjectKey: subject, Data: b})
+	}
+	return out, res, errs
+}
+
+// minimiseEvent builds the stored form of one event: request- and
+// server-sourced fields filled in, every value transformed as declared.
+func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *http.Request, now time.Time) (map[string]any, string) {
+	data := make(map[string]any, len(ds.Fields))
+	subject := ""
+	if ds.Subject != nil {
+		if v, ok := vals[ds.Subject.Field]; ok && v != nil {
+			subject = c.Keyer.Hash("subject", fmt.Sprint(v))
+		}
+	}
+	for _, f := range ds.Fields {
+		var v any
+		switch f.Source {
+		case registry.SourceRequest:
+			switch f.Type {
+			case registry.TypeIP:
+				if a := c.IPs.Addr(r); a.IsValid() {
+					v = a
+				}
+			case registry.TypeUserAgent:
+				v = r.UserAgent()
+			}
+		case registry.SourceServer:
+			v = now
+		default:
+			v = vals[f.Name]
+		}
+		if v == nil || f.Minimise.Drop {
+			continue
+		}
+		data[f.Name] = c.transform(f, v)
+	}
+	return data, subject
+}
+
+func (c *Collector) transform(f *registry.Field, v any) any {
+	m := f.Minimise
+	switch f.Type {
+	case registry.TypeIP:
+		ip, ok := v.(netip.Addr) // from the request
+		if s, isStr := v.(string); isStr {
+			var err error
+			ip, err = minimise.ParseClientIP(s)
+			ok = err == nil
+		}
+		if !ok {
+			return nil
+		}
+		v = minimise.TruncateIP(ip, m.TruncateV4, m.TruncateV6).String()
+	case registry.TypeUserAgent:
+		s, _ := v.(string)
+		return c.UA.Coarse(s)
+	case registry.TypeTimestamp:
+		if t, ok := v.(time.Time); ok {
+			v = minimise.RoundTime(t, m.Round).Format(time.RFC3339)
+		}
+	}
+	if m.Hash {
+		return c.Keyer.Hash("subject", fmt.Sprint(v))
+	}
+	return v
+}
+
+// sampled decides deterministically by subject, so a sampled-in person's
+// events are all kept and a sampled-out person's all dropped.
+func (c *Collector) sampled(ds *registry.Dataset, subject, eventID string) bool {
+	if ds.SampleRate >= 1 {
+		return true
+	}
+	key := subject
+	if key == "" {
+		key = eventID
+	}
+	if key == "" {
+		key = strconv.FormatInt(time.Now().UnixNano(), 10)
+	}
+	return minimise.Sample(ds.Name+"\x00"+key, ds.SampleRate)
+}
+
+func invalidDetail(errs []FieldError) string {
+	parts := make([]string, 0, min(len(errs), 5))
+	for i, e := range errs {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(errs)-5))
+			break
+		}
+		parts = append(parts, e.String())
+	}
+	return "invalid event: " + strings.Join(parts, "; ")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

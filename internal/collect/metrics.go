@@ -1,0 +1,64 @@
+package collect
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the collection pipeline's Prometheus series. Labels are
+// bounded: dataset names come from the registry ("unknown" otherwise) and
+// reasons from a fixed list.
+type Metrics struct {
+	events   *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	batch    prometheus.Histogram
+}
+
+// NewMetrics registers the collection metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steward_collect_events_total",
+			Help: "Events offered to the collection endpoint, by outcome (accepted or dropped) and drop reason.",
+		}, []string{"dataset", "outcome", "reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steward_collect_rejected_requests_total",
+			Help: "Collection requests refused before anything was stored, by reason.",
+		}, []string{"dataset", "reason"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "steward_collect_request_duration_seconds",
+			Help:    "Time to answer a collection request, including the durable write.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"dataset"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "steward_collect_batch_events",
+			Help:    "Events committed per group-commit transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+	}
+	reg.MustRegister(m.events, m.requests, m.latency, m.batch)
+	return m
+}
+
+// ObserveBatch records the size of one committed batch.
+func (m *Metrics) ObserveBatch(n int) { m.batch.Observe(float64(n)) }
+
+func (m *Metrics) observe(dataset string, d time.Duration) {
+	m.latency.WithLabelValues(dataset).Observe(d.Seconds())
+}
+
+func (m *Metrics) accepted(dataset string, n int) {
+	if n > 0 {
+		m.events.WithLabelValues(dataset, "accepted", "").Add(float64(n))
+	}
+}
+
+func (m *Metrics) dropped(dataset, reason string, n int) {
+	m.events.WithLabelValues(dataset, "dropped", reason).Add(float64(n))
+}
+
+func (m *Metrics) rejected(dataset, reason string) {
+	m.requests.WithLabelValues(dataset, reason).Inc()
+}

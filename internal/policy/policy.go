@@ -1,0 +1,220 @@
+// Package policy decides who may read personal data, for what purpose and
+// how much of it: per dataset, which roles may read fields up to which
+// category, for which declared purposes, and whether they may look up one
+// subject. Everything not granted is refused.
+package policy
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/registry"
+)
+
+// Rule grants one role reads of one dataset.
+type Rule struct {
+	Role     auth.Role
+	Purposes []string
+	// MaxCategory is the highest field category the role sees; fields above
+	// it are withheld from every record.
+	MaxCategory registry.Category
+	// Lookup allows asking for one subject's events by identifier.
+	Lookup bool
+	Line   int
+}
+
+// Policy is a loaded, linted read policy.
+type Policy struct {
+	Source string
+	rules  map[string][]Rule // dataset → rules
+}
+
+// Problem is one lint finding.
+type Problem struct {
+	Source  string
+	Line    int
+	Message string
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.Source, p.Line, p.Message) }
+
+//go:embed default.yaml
+var DefaultYAML []byte
+
+// Decision is the outcome of a read check.
+type Decision struct {
+	Allowed bool
+	// Reason says why, in words fit for a 403 and the access log.
+	Reason      string
+	MaxCategory registry.Category
+	Lookup      bool
+}
+
+// Decide checks whether role may read dataset for purpose.
+func (p *Policy) Decide(dataset string, role auth.Role, purpose string) Decision {
+	if purpose == "" {
+		return Decision{Reason: "no purpose given: name one with the purpose parameter or the X-Steward-Purpose header"}
+	}
+	rules := p.rules[dataset]
+	roleKnown := false
+	for _, r := range rules {
+		if r.Role != role {
+			continue
+		}
+		roleKnown = true
+		if slices.Contains(r.Purposes, purpose) {
+			return Decision{Allowed: true, Reason: "granted by policy line " + fmt.Sprint(r.Line), MaxCategory: r.MaxCategory, Lookup: r.Lookup}
+		}
+	}
+	if !roleKnown {
+		return Decision{Reason: fmt.Sprintf("role %s may not read %s", role, dataset)}
+	}
+	return Decision{Reason: fmt.Sprintf("purpose %q is not one for which role %s may read %s", purpose, role, dataset)}
+}
+
+// Readable reports whether role may read dataset for any purpose (for
+// listing what a caller can see).
+func (p *Policy) Readable(dataset string, role auth.Role) bool {
+	for _, r := range p.rules[dataset] {
+		if r.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Load reads and lints a policy file against the registry.
+func Load(path string, reg *registry.Registry) (*Policy, []Problem) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Problem{{Source: path, Message: err.Error()}}
+	}
+	return Parse(b, path, reg)
+}
+
+// Parse lints a policy document against the registry; it returns a policy
+// only when there are no problems.
+func Parse(data []byte, source string, reg *registry.Registry) (*Policy, []Problem) {
+	var probs []Problem
+	bad := func(n *yaml.Node, f string, a ...any) {
+		line := 0
+		if n != nil {
+			line = n.Line
+		}
+		probs = append(probs, Problem{Source: source, Line: line, Message: fmt.Sprintf(f, a...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, []Problem{{Source: source, Line: yamlLine(err), Message: "not valid YAML: " + err.Error()}}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, []Problem{{Source: source, Line: 1, Message: "a policy is a mapping with one key, datasets"}}
+	}
+	p := &Policy{Source: source, rules: map[string][]Rule{}}
+	top := doc.Content[0]
+	for i := 0; i < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		if k.Value != "datasets" {
+			bad(k, "unknown key %q (allowed: datasets)", k.Value)
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			bad(v, "datasets: must map dataset names to lists of rules")
+			continue
+		}
+		for j := 0; j < len(v.Content); j += 2 {
+			dn, rules := v.Content[j], v.Content[j+1]
+			ds := reg.Dataset(dn.Value)
+			if ds == nil {
+				bad(dn, "datasets.%s: no such dataset in the registry", dn.Value)
+				continue
+			}
+			if rules.Kind != yaml.SequenceNode {
+				bad(rules, "datasets.%s: must be a list of rules", dn.Value)
+				continue
+			}
+			for _, rn := range rules.Content {
+				if r, ok := parseRule(rn, ds, bad); ok {
+					p.rules[ds.Name] = append(p.rules[ds.Name], r)
+				}
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return p, nil
+}
+
+func parseRule(n *yaml.Node, ds *registry.Dataset, bad func(*yaml.Node, string, ...any)) (Rule, bool) {
+	at := "datasets." + ds.Name
+	r := Rule{Line: n.Line}
+	if n.Kind != yaml.MappingNode {
+		bad(n, "%s: each rule is a mapping with role, purposes and max_category", at)
+		return r, false
+	}
+	ok := true
+	seen := map[string]bool{}
+	for i := 0; i < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		seen[k.Value] = true
+		switch k.Value {
+		case "role":
+			if !auth.ValidRole(v.Value) {
+				bad(v, "%s: unknown role %q", at, v.Value)
+				ok = false
+			}
+			r.Role = auth.Role(v.Value)
+		case "purposes":
+			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+				bad(v, "%s: purposes must be a non-empty list", at)
+				ok = false
+				continue
+			}
+			for _, pn := range v.Content {
+				if pn.Kind != yaml.ScalarNode || strings.TrimSpace(pn.Value) == "" {
+					bad(pn, "%s: a purpose is a word like %s", at, ds.Purpose)
+					ok = false
+					continue
+				}
+				r.Purposes = append(r.Purposes, pn.Value)
+			}
+		case "max_category":
+			var c int
+			if err := v.Decode(&c); err != nil || c < 1 || c > 4 {
+				bad(v, "%s: max_category must be 1, 2, 3 or 4", at)
+				ok = false
+			}
+			r.MaxCategory = registry.Category(c)
+		case "lookup":
+			if err := v.Decode(&r.Lookup); err != nil {
+				bad(v, "%s: lookup must be true or false", at)
+				ok = false
+			}
+		default:
+			bad(k, "%s: unknown key %q (allowed: role, purposes, max_category, lookup)", at, k.Value)
+			ok = false
+		}
+	}
+	for _, req := range []string{"role", "purposes", "max_category"} {
+		if !seen[req] {
+			bad(n, "%s: rule is missing %s", at, req)
+			ok = false
+		}
+	}
+	return r, ok
+}
+
+func yamlLine(err error) int {
+	var line int
+	if _, e := fmt.Sscanf(err.Error(), "yaml: line %d:", &line); e == nil {
+		return line
+	}
+	return 1
+}
