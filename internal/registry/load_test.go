@@ -1,0 +1,76 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultLoads(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Dataset("interaction_data")
+	if d == nil || r.DatasetByAlias("/wsapi/interaction_data") != d || d.Retention != 120*24*time.Hour {
+		t.Fatalf("interaction_data not loaded right: %+v", d)
+	}
+	for _, f := range []string{"timestamp", "event_stream", "email_type", "number_emails", "new_account", "language",
+		"number_sites_logged_in", "screen_size", "sample_rate", "user_agent"} {
+		if d.Field(f) == nil {
+			t.Errorf("seed field %s missing", f)
+		}
+	}
+	if ip := d.Field("client_ip"); ip.Minimise.TruncateV4 != 24 || ip.Minimise.TruncateV6 != 48 {
+		t.Errorf("ip defaults: %+v", ip.Minimise)
+	}
+}
+
+func TestLintProblems(t *testing.T) {
+	base := "controller: {name: X, contact: x@example.org}\ndatasets:\n  d:\n    description: d\n    purpose: p\n    lawful_basis: consent\n    retention: 10d\n    owner: o@example.org\n    expires: never\n    fields:\n"
+	cases := []struct {
+		name, fields string
+		line         int
+		want         string
+	}{
+		{"unknown key", "      a: {type: string, category: 1, colour: red}\n", 11, `unknown key "colour"`},
+		{"bad type", "      a: {type: text, category: 1}\n", 11, `"text" is not one of`},
+		{"missing category", "      a: {type: string}\n", 11, "missing required key category"},
+		{"bad category", "      a: {type: string, category: 7}\n", 11, "must be 1-4"},
+		{"named category", "      a: {type: string, category: web_activity}\n", 0, ""},
+		{"constraint on wrong type", "      a: {type: integer, category: 1, max_length: 3}\n", 11, "applies only to string fields, not integer"},
+		{"min above max", "      a: {type: integer, category: 1, min: 5, max: 1}\n", 11, "min is larger than max"},
+		{"bad round", "      a: {type: timestamp, category: 1, minimise: {round: soon}}\n", 11, "not a duration"},
+		{"precise ip", "      a: {type: ip, category: 1, minimise: {truncate: /32}}\n", 11, "at most /24"},
+		{"reserved name", "      event_id: {type: uuid, category: 1}\n", 11, "reserved"},
+		{"enum without values", "      a: {type: enum, category: 1}\n", 11, "non-empty values"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, probs := Parse([]byte(base+c.fields), "r.yaml")
+			if c.want == "" {
+				if len(probs) > 0 {
+					t.Fatalf("unexpected: %v", probs)
+				}
+				return
+			}
+			if len(probs) == 0 || probs[0].Line != c.line || !strings.Contains(probs[0].Message, c.want) {
+				t.Fatalf("got %v, want line %d with %q", probs, c.line, c.want)
+			}
+		})
+	}
+	expired := strings.Replace(base, "expires: never", "expires: 2020-01-01", 1) + "      a: {type: string, category: 1}\n"
+	if _, probs := Parse([]byte(expired), "r.yaml"); len(probs) != 1 || probs[0].Line != 9 || !strings.Contains(probs[0].Message, "expired") {
+		t.Fatalf("expired: %v", probs)
+	}
+	if _, probs := ParseWith([]byte(expired), "r.yaml", Options{AllowExpired: true}); len(probs) != 0 {
+		t.Fatalf("expired with AllowExpired: %v", probs)
+	}
+	if _, probs := Parse([]byte("datasets: [\n"), "r.yaml"); len(probs) != 1 || !strings.Contains(probs[0].Message, "not valid YAML") {
+		t.Fatalf("bad yaml: %v", probs)
+	}
+	bad := strings.Replace(base, "retention: 10d", "retention: forever", 1) + "      a: {type: string, category: 1}\n"
+	if _, probs := Parse([]byte(bad), "r.yaml"); len(probs) != 1 || probs[0].Line != 7 {
+		t.Fatalf("bad retention: %v", probs)
+	}
+}
