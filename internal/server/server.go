@@ -1,0 +1,307 @@
+// Package server assembles steward: it opens the store, loads the registry
+// and the hashing key, wires every component's handlers onto one mux and
+// runs the background workers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/collect"
+	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/consent"
+	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/readapi"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+	"github.com/steward-privacy/steward/sdk"
+)
+
+// Options are the parts tests replace; zero values mean the real thing.
+type Options struct {
+	Clock clock.Clock
+	// Logger defaults to JSON on stderr at the configured level.
+	Logger *slog.Logger
+}
+
+// Server is one running steward node.
+type Server struct {
+	Config   *config.Config
+	Store    store.Store
+	Registry *registry.Registry
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Keyer    *minimise.Keyer
+
+	handler   http.Handler
+	batcher   *collect.Batcher
+	sweeper   *retention.Sweeper
+	metrics   *prometheus.Registry
+	ready     bool
+	readyMu   sync.RWMutex
+	closeOnce sync.Once
+}
+
+// New opens storage (applying migrations), loads the registry and the key,
+// and builds the handler. It does not listen.
+func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) {
+	s := &Server{Config: cfg, Clock: opt.Clock, Log: opt.Logger}
+	if s.Clock == nil {
+		s.Clock = clock.Real{}
+	}
+	if s.Log == nil {
+		s.Log = NewLogger(cfg.LogLevel)
+	}
+	reg, _, err := LoadRegistry(cfg.Registry, s.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.Registry = reg
+	for _, d := range reg.Datasets {
+		if d.Expired(s.Clock.Now()) {
+			s.Log.Warn("dataset has expired and will answer 410", "dataset", d.Name, "expired", d.Expires.Format(time.DateOnly))
+		}
+	}
+	proxies, err := parsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = st
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if s.Keyer, err = s.loadKey(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ua, err := minimise.NewUAParser()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cm := collect.NewMetrics(s.metrics)
+	s.batcher = collect.NewBatcher(st, 1000, cfg.WriteQueue, cm.ObserveBatch)
+	guard := csrf.New([]byte(s.Keyer.Hash("csrf", "v1")))
+	guard.Secure = cfg.SecureCookies
+	ips := clientip.Resolver{Trusted: proxies}
+	col := &collect.Collector{
+		Registry: reg, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
+		Clock: s.Clock, Metrics: cm, Log: s.Log,
+		Config: collect.Config{
+			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
+			RatePerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst,
+		},
+	}
+	col.Init()
+	s.sweeper = &retention.Sweeper{Registry: reg, Store: st, Clock: s.Clock, Log: s.Log, Every: cfg.RetentionEvery}
+	read := &readapi.API{Registry: reg, Store: st, Log: s.Log}
+	tokens := auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("GET /sdk/steward.js", sdk.Handler())
+
+	mux.HandleFunc("GET /v1/csrf", func(w http.ResponseWriter, r *http.Request) {
+		tok := guard.Issue(w, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, "{\"token\":%q}\n", tok)
+	})
+	mux.Handle("/v1/opt-out", consent.Handler{CSRF: guard, Secure: cfg.SecureCookies})
+	mux.HandleFunc("POST /v1/collect/{dataset}", col.ServeDataset)
+	mux.HandleFunc("OPTIONS /v1/collect/{dataset}", col.ServeDataset)
+	for _, d := range reg.Datasets {
+		if d.PathAlias != "" {
+			mux.HandleFunc("POST "+d.PathAlias, col.ServeAlias)
+			mux.HandleFunc("OPTIONS "+d.PathAlias, col.ServeAlias)
+		}
+	}
+
+	readers := []auth.Role{auth.Admin, auth.Analyst, auth.DataSteward}
+	mux.Handle("GET /v1/datasets", tokens.Require(http.HandlerFunc(read.Datasets), readers...))
+	mux.Handle("GET /v1/datasets/{name}/events", tokens.Require(http.HandlerFunc(read.Events), readers...))
+	mux.Handle("GET /v1/retention/sweeps", tokens.Require(http.HandlerFunc(s.sweeper.Handler), auth.Admin, auth.DataSteward, auth.Auditor))
+
+	s.handler = chain(mux, s.Log, ips)
+	s.setReady(true)
+	return s, nil
+}
+
+// Handler is the complete HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start runs the background workers until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	go s.sweeper.Run(ctx)
+}
+
+// Serve listens on l until ctx ends, then shuts down gracefully: it stops
+// taking requests, lets those in flight finish, and commits every event
+// already queued before it returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	s.Start(ctx)
+	s.Log.Info("steward is serving", "addr", l.Addr().String(), "backend", s.Store.Backend(),
+		"registry", s.Registry.Source, "datasets", len(s.Registry.Datasets))
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.setReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownWait)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	s.Close()
+	s.Log.Info("steward stopped")
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: requests still running after %s", s.Config.ShutdownWait)
+	}
+	return nil
+}
+
+// Close flushes queued writes and closes the store.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.setReady(false)
+		s.batcher.Close()
+		s.Store.Close()
+	})
+}
+
+func (s *Server) setReady(v bool) {
+	s.readyMu.Lock()
+	s.ready = v
+	s.readyMu.Unlock()
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	s.readyMu.RLock()
+	ready := s.ready
+	s.readyMu.RUnlock()
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if !ready {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.Warn("readyz: store not answering", "err", err)
+		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// loadKey reads the hashing key and makes sure every node sharing the
+// database uses the same one: subject keys hashed under different keys
+// would make erasure miss rows.
+func (s *Server) loadKey(ctx context.Context) (*minimise.Keyer, error) {
+	var key []byte
+	var err error
+	if s.Config.Secret != "" {
+		key, err = minimise.KeyFromString(s.Config.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("--secret: %w", err)
+		}
+	} else {
+		path := filepath.Join(s.Config.DataDir, "secret.key")
+		var created bool
+		key, created, err = minimise.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			s.Log.Info("created a new hashing key; back it up, and give the same key to every node sharing the database", "path", path)
+		}
+	}
+	k, err := minimise.NewKeyer(key)
+	if err != nil {
+		return nil, err
+	}
+	have, err := s.Store.SetSettingIfAbsent(ctx, "hashing_key_fingerprint", k.Fingerprint())
+	if err != nil {
+		return nil, err
+	}
+	if have != k.Fingerprint() {
+		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same --secret (or secret.key)")
+	}
+	return k, nil
+}
+
+// LoadRegistry loads the registry file, or the built-in example when path
+// is empty. Expired datasets load (they answer 410); other problems fail.
+func LoadRegistry(path string, now time.Time) (*registry.Registry, string, error) {
+	var reg *registry.Registry
+	var problems []registry.Problem
+	opts := registry.Options{Now: now, AllowExpired: true}
+	if path == "" {
+		reg, problems = registry.ParseWith(registry.DefaultYAML, "built-in example registry", opts)
+		path = "built-in example registry"
+	} else {
+		reg, problems = registry.LoadWith(path, opts)
+	}
+	if len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, path, fmt.Errorf("registry has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
+	}
+	return reg, path, nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR prefix", part)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

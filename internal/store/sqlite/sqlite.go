@@ -1,0 +1,302 @@
+// Package sqlite is steward's embedded store: one SQLite file in the data
+// directory, cgo-free, in WAL mode with full fsync so an acknowledged event
+// survives a crash.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+//go:embed schema.sql
+var schema string
+
+// Store is the SQLite backend. Writes go through one connection (SQLite has
+// one writer anyway; this avoids busy retries), reads through a pool.
+type Store struct {
+	w, r *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{w: w, r: r}
+	if err := w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w: open %s: %v", store.ErrUnavailable, path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) Backend() string { return "sqlite" }
+
+func (s *Store) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Migrate creates the schema; every statement is idempotent.
+func (s *Store) Migrate(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, schema)
+	return wrap(err)
+}
+
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func tm(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case strings.Contains(err.Error(), "UNIQUE constraint"):
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+}
+
+// InsertEvents stores a batch in one transaction. An event whose client id
+// is already known is skipped; the event_ids table remembers ids for as
+// long as their events are retained.
+func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer tx.Rollback()
+	idStmt, err := tx.PrepareContext(ctx, "INSERT INTO event_ids(dataset, event_id, received_at) VALUES(?,?,?) ON CONFLICT DO NOTHING")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	evStmt, err := tx.PrepareContext(ctx, "INSERT INTO events(dataset, received_at, event_id, subject_key, data) VALUES(?,?,?,?,?)")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	stored := make([]bool, len(events))
+	for i, e := range events {
+		if e.EventID != "" {
+			res, err := idStmt.ExecContext(ctx, e.Dataset, e.EventID, us(e.ReceivedAt))
+			if err != nil {
+				return nil, wrap(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+		}
+		if _, err := evStmt.ExecContext(ctx, e.Dataset, us(e.ReceivedAt), e.EventID, e.SubjectKey, string(e.Data)); err != nil {
+			return nil, wrap(err)
+		}
+		stored[i] = true
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, wrap(err)
+	}
+	return stored, nil
+}
+
+func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
+	query := "SELECT seq, dataset, received_at, event_id, subject_key, data FROM events WHERE dataset = ? AND seq > ?"
+	args := []any{q.Dataset, q.AfterSeq}
+	if !q.From.IsZero() {
+		query += " AND received_at >= ?"
+		args = append(args, us(q.From))
+	}
+	if !q.To.IsZero() {
+		query += " AND received_at < ?"
+		args = append(args, us(q.To))
+	}
+	if q.SubjectKey != "" {
+		query += " AND subject_key = ?"
+		args = append(args, q.SubjectKey)
+	}
+	query += " ORDER BY seq LIMIT ?"
+	args = append(args, q.Limit)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var at int64
+		var data string
+		if err := rows.Scan(&e.Seq, &e.Dataset, &at, &e.EventID, &e.SubjectKey, &data); err != nil {
+			return nil, wrap(err)
+		}
+		e.ReceivedAt, e.Data = tm(at), []byte(data)
+		out = append(out, e)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) DeleteEventsBefore(ctx context.Context, dataset string, cutoff time.Time) (int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "DELETE FROM events WHERE dataset = ? AND received_at < ?", dataset, us(cutoff))
+	if err != nil {
+		return 0, wrap(err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM event_ids WHERE dataset = ? AND received_at < ?", dataset, us(cutoff)); err != nil {
+		return 0, wrap(err)
+	}
+	return n, wrap(tx.Commit())
+}
+
+func (s *Store) DeleteSubjectEvents(ctx context.Context, subjectKey string) (map[string]int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "DELETE FROM events WHERE subject_key = ? RETURNING dataset", subjectKey)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := map[string]int64{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		out[d]++
+	}
+	rows.Close()
+	return out, wrap(tx.Commit())
+}
+
+func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO tokens(id, name, role, secret_hash, created_at, expires_at) VALUES(?,?,?,?,?,?)",
+		t.ID, t.Name, t.Role, t.SecretHash, us(t.CreatedAt), us(t.ExpiresAt))
+	return wrap(err)
+}
+
+const tokenCols = "id, name, role, secret_hash, created_at, expires_at, last_used_at, revoked_at"
+
+func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
+	var t store.Token
+	var c, e, l, r int64
+	err := sc.Scan(&t.ID, &t.Name, &t.Role, &t.SecretHash, &c, &e, &l, &r)
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = tm(c), tm(e), tm(l), tm(r)
+	return t, wrap(err)
+}
+
+func (s *Store) TokenBySecretHash(ctx context.Context, hash []byte) (store.Token, error) {
+	return scanToken(s.r.QueryRowContext(ctx, "SELECT "+tokenCols+" FROM tokens WHERE secret_hash = ?", hash))
+}
+
+func (s *Store) TouchToken(ctx context.Context, id string, t time.Time) error {
+	_, err := s.w.ExecContext(ctx, "UPDATE tokens SET last_used_at = ? WHERE id = ?", us(t), id)
+	return wrap(err)
+}
+
+func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+tokenCols+" FROM tokens ORDER BY created_at, id")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0", us(at), id)
+	if err != nil {
+		return wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		if err := s.r.QueryRowContext(ctx, "SELECT 1 FROM tokens WHERE id = ?", id).Scan(&one); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) RecordSweep(ctx context.Context, sw store.Sweep) (int64, error) {
+	res, err := s.w.ExecContext(ctx, "INSERT INTO sweeps(dataset, cutoff, deleted, started_at, finished_at, error) VALUES(?,?,?,?,?,?)",
+		sw.Dataset, us(sw.Cutoff), sw.Deleted, us(sw.StartedAt), us(sw.FinishedAt), sw.Error)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return res.LastInsertId()
+}
+
+func (s *Store) ListSweeps(ctx context.Context, dataset string, limit int) ([]store.Sweep, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, dataset, cutoff, deleted, started_at, finished_at, error FROM sweeps WHERE ? = '' OR dataset = ? ORDER BY id DESC LIMIT ?", dataset, dataset, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Sweep
+	for rows.Next() {
+		var sw store.Sweep
+		var c, st, f int64
+		if err := rows.Scan(&sw.ID, &sw.Dataset, &c, &sw.Deleted, &st, &f, &sw.Error); err != nil {
+			return nil, wrap(err)
+		}
+		sw.Cutoff, sw.StartedAt, sw.FinishedAt = tm(c), tm(st), tm(f)
+		out = append(out, sw)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) SetSettingIfAbsent(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.w.ExecContext(ctx, "INSERT INTO settings(key, value) VALUES(?,?) ON CONFLICT DO NOTHING", key, value); err != nil {
+		return "", wrap(err)
+	}
+	var v string
+	err := s.w.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	return v, wrap(err)
+}
