@@ -1,0 +1,283 @@
+// Command steward-bench measures the collection endpoint over loopback HTTP:
+// single-event POSTs from concurrent clients against steward on SQLite and
+// on PostgreSQL, and in the same run against a bare net/http handler that
+// only reads the body and answers 202 — the ceiling steward is held to.
+//
+//	go run ./cmd/steward-bench [-clients 32] [-duration 10s] [-postgres DSN]
+//
+// Every server runs as its own process so its peak RSS can be read.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"github.com/google/uuid"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const event = `{"event_id":"%s","timestamp":1333046100000,"event_stream":[["picker",732],["picker::change",1700],["picker::signin",2300]],` +
+	`"email_type":"secondary","number_emails":3,"new_account":false,"language":"en_US","number_sites_logged_in":1,` +
+	`"screen_size":{"width":640,"height":480},"sample_rate":1.0,"client_id":"%s"}`
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bare" {
+		bare(os.Args[2])
+		return
+	}
+	clients := flag.Int("clients", 32, "concurrent clients")
+	duration := flag.Duration("duration", 10*time.Second, "measured time per run")
+	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time before each run")
+	pg := flag.String("postgres", os.Getenv("STEWARD_TEST_POSTGRES"), "PostgreSQL DSN (empty: skip PostgreSQL)")
+	flag.Parse()
+
+	tmp, err := os.MkdirTemp("", "steward-bench")
+	check(err)
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "steward")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/steward").CombinedOutput()
+	if err != nil {
+		fail("go build ./cmd/steward (run from the repository root): %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	check(err)
+
+	l := load{clients: *clients, duration: *duration, warmup: *warmup}
+	fmt.Printf("steward-bench: %d clients, %s per run, loopback HTTP, %d CPUs\n\n", l.clients, l.duration, runtime.NumCPU())
+	fmt.Printf("%-34s %12s %9s %9s %9s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB")
+
+	var results []result
+	run := func(name string, args []string, batch int, csrf bool) result {
+		addr := freeAddr()
+		srv := exec.Command(args[0], append(args[1:], "--addr", addr)...)
+		if args[0] == self {
+			srv = exec.Command(self, "bare", addr)
+		}
+		srv.Stderr = io.Discard
+		check(srv.Start())
+		defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+		waitReady(addr)
+		r := l.run("http://"+addr, batch, csrf)
+		r.name = name
+		r.rssMB = peakRSS(srv.Process.Pid)
+		fmt.Printf("%-34s %12.0f %9.2f %9.2f %9.1f\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB)
+		results = append(results, r)
+		return r
+	}
+	ceiling := run("bare net/http (202, body read)", []string{self}, 1, false)
+	steward := func(backend string, extra ...string) {
+		data := filepath.Join(tmp, backend)
+		args := append([]string{bin, "serve", "--data", data, "--rate", "0", "--log-level", "warn"}, extra...)
+		r := run("steward "+backend+" single", args, 1, true)
+		fmt.Printf("%-34s %11.2fx\n", "  vs bare ceiling", r.eventsPerSec/ceiling.eventsPerSec)
+		run("steward "+backend+" batch of 100", args, 100, true)
+	}
+	steward("sqlite")
+	if *pg != "" {
+		dsn, drop := pgSchema(*pg)
+		defer drop()
+		steward("postgres", "--db", dsn)
+	} else {
+		fmt.Println("(PostgreSQL skipped: pass -postgres DSN or set STEWARD_TEST_POSTGRES)")
+	}
+}
+
+type load struct {
+	clients          int
+	duration, warmup time.Duration
+}
+
+type result struct {
+	name                     string
+	eventsPerSec, p50, p99   float64
+	rssMB                    float64
+	requests, errs, accepted int
+}
+
+func (l load) run(base string, batch int, csrf bool) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: l.clients * 2, MaxConnsPerHost: l.clients * 2}
+	defer tr.CloseIdleConnections()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var total, errs int
+	start := time.Now()
+	measureFrom := start.Add(l.warmup)
+	end := measureFrom.Add(l.duration)
+	var wg sync.WaitGroup
+	for range l.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Transport: tr, Jar: jar, Timeout: 10 * time.Second}
+			token := ""
+			if csrf {
+				resp, err := c.Get(base + "/v1/csrf")
+				check(err)
+				var t struct{ Token string }
+				_ = json.NewDecoder(resp.Body).Decode(&t)
+				resp.Body.Close()
+				token = t.Token
+			}
+			var mine []time.Duration
+			n, e := 0, 0
+			for {
+				now := time.Now()
+				if now.After(end) {
+					break
+				}
+				body := makeBody(batch)
+				req, _ := http.NewRequest("POST", base+"/v1/collect/interaction_data", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-CSRF-Token", token)
+				req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
+				t0 := time.Now()
+				resp, err := c.Do(req)
+				ok := err == nil && resp.StatusCode < 300
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				d := time.Since(t0)
+				if t0.Before(measureFrom) {
+					continue
+				}
+				if ok {
+					mine = append(mine, d)
+					n += batch
+				} else {
+					e++
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			total += n
+			errs += e
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if errs > 0 {
+		fmt.Printf("  (%d failed requests)\n", errs)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000
+	}
+	return result{eventsPerSec: float64(total) / l.duration.Seconds(), p50: pct(0.50), p99: pct(0.99), errs: errs}
+}
+
+func makeBody(batch int) string {
+	if batch == 1 {
+		return fmt.Sprintf(event, uuid.NewString(), uuid.NewString())
+	}
+	var b strings.Builder
+	b.WriteString(`{"events":[`)
+	for i := range batch {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, event, uuid.NewString(), uuid.NewString())
+	}
+	b.WriteString("]}")
+	return b.String()
+}
+
+// bare is the ceiling: the least an HTTP endpoint can do.
+func bare(addr string) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {})
+	check(http.ListenAndServe(addr, mux))
+}
+
+func waitReady(addr string) {
+	for range 400 {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fail("server on %s did not become ready", addr)
+}
+
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func pgSchema(base string) (string, func()) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	check(err)
+	defer conn.Close(ctx)
+	schema := "steward_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	check(err)
+	u, err := url.Parse(base)
+	check(err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		c, err := pgx.Connect(ctx, base)
+		if err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func check(err error) {
+	if err != nil {
+		fail("%v", err)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "steward-bench: "+format+"\n", args...)
+	os.Exit(1)
+}

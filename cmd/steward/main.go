@@ -1,0 +1,77 @@
+// Command steward is the steward server and its administration commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// usageError marks a mistake in how the command was called (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `steward — collect usage data the way a careful privacy programme demands
+
+usage:
+  steward serve [flags]                           run the server (see steward serve -h)
+  steward migrate [flags]                         apply database migrations and exit
+  steward registry lint FILE                      check a data registry; one line per problem
+  steward token create --role ROLE --name NAME    create an API token (printed once)
+  steward token list                              list API tokens (never their secrets)
+  steward token revoke ID                         revoke an API token
+  steward version                                 print the version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout)
+	case "registry":
+		err = cmdRegistry(args[1:], stdout)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "steward", version())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q; run steward help", args[0])}
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var lint lintFailed
+	if errors.As(err, &lint) {
+		return 1 // the problems are already printed, one per line
+	}
+	fmt.Fprintln(stderr, "steward:", err)
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

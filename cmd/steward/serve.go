@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/server"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// flags parses a sub-command's flags (all of steward's settings) with env
+// and config file applied. Flag errors are one line, not a usage dump.
+func flags(name string, args []string, extra func(*flag.FlagSet)) (*config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("steward "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg := config.FlagSet(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return nil, nil, err
+		}
+		return nil, nil, usageError{err.Error()}
+	}
+	if err := config.Load(fs, os.Getenv); err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	return cfg, fs, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, fs, err := flags("serve", args, nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Arg(0))}
+	}
+	srv, err := server.New(ctx, cfg, server.Options{})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return srv.Serve(ctx, l)
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, _, err := flags("migrate", args, nil)
+	if err != nil {
+		return err
+	}
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Backend())
+	return nil
+}
