@@ -41,7 +41,7 @@ var testNow = time.Date(2026, 11, 22, 12, 34, 56, 0, time.UTC)
 
 // testConfig returns a config for a test node: SQLite in a temp dir, or the
 // PostgreSQL schema given.
-func testConfig(t *testing.T, dsn string) *config.Config {
+func testConfig(t testing.TB, dsn string) *config.Config {
 	t.Helper()
 	fs := flagSetForTest()
 	cfg := config.FlagSet(fs)
@@ -59,7 +59,7 @@ type node struct {
 	logs  *lockedWriter
 }
 
-func startNode(t *testing.T, cfg *config.Config) *node {
+func startNode(t testing.TB, cfg *config.Config) *node {
 	t.Helper()
 	fake := clock.NewFake(testNow)
 	logs := &lockedWriter{w: &bytes.Buffer{}}
@@ -75,13 +75,13 @@ func startNode(t *testing.T, cfg *config.Config) *node {
 
 // browser is an HTTP client with a cookie jar, like a browser tab.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	csrf string
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
 	var tok struct{ Token string }

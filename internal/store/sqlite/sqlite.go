@@ -93,43 +93,88 @@ func wrap(err error) error {
 	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 }
 
-// InsertEvents stores a batch in one transaction. An event whose client id
-// is already known is skipped; the event_ids table remembers ids for as
-// long as their events are retained.
+// chunk bounds the rows of one multi-row INSERT (SQLite allows 32766
+// parameters; 200 rows × 5 keeps statements small and plans cached).
+const chunk = 200
+
+// InsertEvents stores a batch in one transaction with multi-row inserts. An
+// event whose client id is already known is skipped; the event_ids table
+// remembers ids for as long as their events are retained.
 func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	defer tx.Rollback()
-	idStmt, err := tx.PrepareContext(ctx, "INSERT INTO event_ids(dataset, event_id, received_at) VALUES(?,?,?) ON CONFLICT DO NOTHING")
-	if err != nil {
-		return nil, wrap(err)
-	}
-	evStmt, err := tx.PrepareContext(ctx, "INSERT INTO events(dataset, received_at, event_id, subject_key, data) VALUES(?,?,?,?,?)")
-	if err != nil {
-		return nil, wrap(err)
-	}
 	stored := make([]bool, len(events))
+	// Claim idempotency keys first: RETURNING names the ones that were new.
+	fresh := map[[2]string]bool{}
+	var keyed []int
 	for i, e := range events {
-		if e.EventID != "" {
-			res, err := idStmt.ExecContext(ctx, e.Dataset, e.EventID, us(e.ReceivedAt))
-			if err != nil {
-				return nil, wrap(err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue
-			}
+		if e.EventID == "" {
+			stored[i] = true
+		} else {
+			keyed = append(keyed, i)
 		}
-		if _, err := evStmt.ExecContext(ctx, e.Dataset, us(e.ReceivedAt), e.EventID, e.SubjectKey, string(e.Data)); err != nil {
+	}
+	for start := 0; start < len(keyed); start += chunk {
+		part := keyed[start:min(start+chunk, len(keyed))]
+		args := make([]any, 0, 3*len(part))
+		for _, i := range part {
+			args = append(args, events[i].Dataset, events[i].EventID, us(events[i].ReceivedAt))
+		}
+		rows, err := tx.QueryContext(ctx, "INSERT INTO event_ids(dataset, event_id, received_at) VALUES "+
+			placeholders(len(part), 3)+" ON CONFLICT DO NOTHING RETURNING dataset, event_id", args...)
+		if err != nil {
 			return nil, wrap(err)
 		}
-		stored[i] = true
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, wrap(err)
+			}
+			fresh[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	for _, i := range keyed {
+		k := [2]string{events[i].Dataset, events[i].EventID}
+		if fresh[k] {
+			stored[i] = true
+			delete(fresh, k) // a second copy in the same batch is a duplicate
+		}
+	}
+	var rows []int
+	for i, ok := range stored {
+		if ok {
+			rows = append(rows, i)
+		}
+	}
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		args := make([]any, 0, 5*len(part))
+		for _, i := range part {
+			e := events[i]
+			args = append(args, e.Dataset, us(e.ReceivedAt), e.EventID, e.SubjectKey, string(e.Data))
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO events(dataset, received_at, event_id, subject_key, data) VALUES "+
+			placeholders(len(part), 5), args...); err != nil {
+			return nil, wrap(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, wrap(err)
 	}
 	return stored, nil
+}
+
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
