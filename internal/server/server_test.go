@@ -10,11 +10,15 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clock"
@@ -156,7 +160,8 @@ const dayRange = "from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z"
 
 func backendsUnderTest(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return "" },
+		"sqlite":   func(t *testing.T) string { return "" },
+		"postgres": pgSchema,
 	}
 }
 
@@ -532,4 +537,75 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Fatalf("sdk: %v %v", err, resp)
 	}
 	resp.Body.Close()
+}
+
+// pgSchema makes an empty schema for one test and returns a DSN using it.
+// It skips the test when STEWARD_TEST_POSTGRES is not set.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("STEWARD_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set STEWARD_TEST_POSTGRES to a PostgreSQL DSN to run this test")
+	}
+	schema := "steward_srv_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func TestTwoNodesShareOnePostgres(t *testing.T) {
+	dsn := pgSchema(t)
+	a := startNode(t, testConfig(t, dsn))
+	b := startNode(t, testConfig(t, dsn))
+	done := make(chan error, 2)
+	for _, n := range []*node{a, b} {
+		go func(n *node) {
+			br := newBrowser(t, n.http.URL)
+			for i := 0; i < 50; i++ {
+				resp, body := br.post("/v1/collect/interaction_data", fmt.Sprintf(`{"event_id":"%s","number_emails":%d}`, uuid.NewString(), i), nil)
+				if resp.StatusCode != 200 || body["accepted"] != 1.0 {
+					done <- fmt.Errorf("%d %v", resp.StatusCode, body)
+					return
+				}
+			}
+			done <- nil
+		}(n)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := token(t, a, auth.Admin)
+	_, page := readEvents(t, b.http.URL, tok, "interaction_data", dayRange+"&limit=1000")
+	if got := len(page["events"].([]any)); got != 100 {
+		t.Fatalf("node b reads %d events, want 100 from both nodes", got)
+	}
+	// A node with another hashing key must refuse to start on this database.
+	other := testConfig(t, dsn)
+	other.Secret = strings.Repeat("cd", 32)
+	if _, err := New(context.Background(), other, Options{Clock: clock.NewFake(testNow), Logger: slog.New(slog.DiscardHandler)}); err == nil ||
+		!strings.Contains(err.Error(), "hashing key") {
+		t.Fatalf("mismatched key accepted: %v", err)
+	}
 }

@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/postgres"
 	"github.com/steward-privacy/steward/internal/store/sqlite"
 )
 
 // Open opens the store for dsn: "" for SQLite in dataDir, "sqlite:PATH" for
-// a given SQLite file.
+// a given SQLite file, postgres:// for PostgreSQL.
 func Open(ctx context.Context, dsn, dataDir string) (store.Store, error) {
 	switch {
 	case dsn == "":
@@ -24,7 +25,7 @@ func Open(ctx context.Context, dsn, dataDir string) (store.Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("--db: the PostgreSQL backend is not built yet; run without --db to use SQLite")
+		return postgres.Open(ctx, dsn)
 	}
 	return nil, fmt.Errorf("--db: %q is neither a postgres:// DSN nor sqlite:PATH", redact(dsn))
 }

@@ -1,0 +1,406 @@
+// Package postgres is steward's PostgreSQL store, for scale and for several
+// steward nodes sharing one database. Events are partitioned per dataset
+// and UTC day, so retention drops whole partitions.
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+//go:embed schema.sql
+var schema string
+
+// Advisory lock keys: one guards migrations, one orders event commits.
+const (
+	migrateLock = 7253000
+	eventsLock  = 7253001
+)
+
+// Store is the PostgreSQL backend.
+type Store struct {
+	pool  *pgxpool.Pool
+	mu    sync.Mutex
+	parts map[string]bool // partitions known to exist
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to dsn.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("--db: the PostgreSQL DSN is not valid")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	s := &Store{pool: pool, parts: map[string]bool{}}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) Backend() string { return "postgres" }
+
+func (s *Store) Close() error { s.pool.Close(); return nil }
+
+func (s *Store) Ping(ctx context.Context) error { return wrap(s.pool.Ping(ctx)) }
+
+// Migrate applies the schema under an advisory lock, so nodes starting
+// together do not race each other's DDL.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
+		return wrap(err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrateLock)
+	_, err = conn.Exec(ctx, schema)
+	return wrap(err)
+}
+
+func wrap(err error) error {
+	var pg *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case errors.As(err, &pg) && pg.Code == "23505":
+		return fmt.Errorf("%w: %s", store.ErrConflict, pg.ConstraintName)
+	}
+	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// partitionName is ≤ 63 bytes whatever the dataset name.
+func partitionName(dataset string, day time.Time) string {
+	d := dataset
+	if len(d) > 40 {
+		h := sha256.Sum256([]byte(dataset))
+		d = d[:30] + "_" + hex.EncodeToString(h[:4])
+	}
+	return "events_" + d + "_" + day.Format("20060102")
+}
+
+// ensurePartitions creates the day partitions a batch needs. Another node
+// may create the same one at the same moment; IF NOT EXISTS and the
+// duplicate errors below make that harmless.
+func (s *Store) ensurePartitions(ctx context.Context, events []store.Event) error {
+	for _, e := range events {
+		day := e.ReceivedAt.UTC().Truncate(24 * time.Hour)
+		name := partitionName(e.Dataset, day)
+		s.mu.Lock()
+		known := s.parts[name]
+		s.mu.Unlock()
+		if known {
+			continue
+		}
+		ds := strings.ReplaceAll(e.Dataset, "'", "''")
+		ddl := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s', '%s') TO ('%s', '%s')",
+			pgx.Identifier{name}.Sanitize(), ds, day.Format(time.RFC3339), ds, day.Add(24*time.Hour).Format(time.RFC3339))
+		if _, err := s.pool.Exec(ctx, ddl); err != nil {
+			var pg *pgconn.PgError
+			if !errors.As(err, &pg) || (pg.Code != "42P07" && pg.Code != "23505") {
+				return wrap(err)
+			}
+		}
+		if _, err := s.pool.Exec(ctx, "INSERT INTO event_partitions(name, dataset, day_start, day_end) VALUES($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+			name, e.Dataset, day, day.Add(24*time.Hour)); err != nil {
+			return wrap(err)
+		}
+		s.mu.Lock()
+		s.parts[name] = true
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// InsertEvents writes a batch in one transaction. It first takes a
+// transaction-scoped advisory lock: sequence values are then assigned and
+// committed in the same order across every node, so a reader paging by seq
+// can never pass an event that commits later with a smaller seq.
+func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool, error) {
+	if err := s.ensurePartitions(ctx, events); err != nil {
+		return nil, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", eventsLock); err != nil {
+		return nil, wrap(err)
+	}
+	stored := make([]bool, len(events))
+	var ids, idDS []string
+	var idAt []time.Time
+	for i, e := range events {
+		if e.EventID == "" {
+			stored[i] = true
+			continue
+		}
+		idDS, ids, idAt = append(idDS, e.Dataset), append(ids, e.EventID), append(idAt, e.ReceivedAt)
+	}
+	if len(ids) > 0 {
+		rows, err := tx.Query(ctx, `INSERT INTO event_ids(dataset, event_id, received_at)
+			SELECT DISTINCT ON (d, e) d, e, r FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, e, r)
+			ON CONFLICT DO NOTHING RETURNING dataset, event_id`, idDS, ids, idAt)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		fresh := map[[2]string]bool{}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, wrap(err)
+			}
+			fresh[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap(err)
+		}
+		for i, e := range events {
+			k := [2]string{e.Dataset, e.EventID}
+			if e.EventID != "" && fresh[k] {
+				stored[i] = true
+				delete(fresh, k) // a second copy in the same batch is a duplicate
+			}
+		}
+	}
+	var ds, eid, sub, data []string
+	var at []time.Time
+	for i, e := range events {
+		if stored[i] {
+			ds, eid, sub, data, at = append(ds, e.Dataset), append(eid, e.EventID), append(sub, e.SubjectKey), append(data, string(e.Data)), append(at, e.ReceivedAt)
+		}
+	}
+	if len(ds) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO events(dataset, received_at, event_id, subject_key, data)
+			SELECT d, r, e, s, j::json FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
+			WITH ORDINALITY AS t(d, r, e, s, j, o) ORDER BY o`, ds, at, eid, sub, data); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(err)
+	}
+	return stored, nil
+}
+
+func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
+	sql := "SELECT seq, dataset, received_at, event_id, subject_key, data::text FROM events WHERE dataset = $1 AND seq > $2"
+	args := []any{q.Dataset, q.AfterSeq}
+	if !q.From.IsZero() {
+		args = append(args, q.From)
+		sql += fmt.Sprintf(" AND received_at >= $%d", len(args))
+	}
+	if !q.To.IsZero() {
+		args = append(args, q.To)
+		sql += fmt.Sprintf(" AND received_at < $%d", len(args))
+	}
+	if q.SubjectKey != "" {
+		args = append(args, q.SubjectKey)
+		sql += fmt.Sprintf(" AND subject_key = $%d", len(args))
+	}
+	args = append(args, q.Limit)
+	sql += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var data string
+		if err := rows.Scan(&e.Seq, &e.Dataset, &e.ReceivedAt, &e.EventID, &e.SubjectKey, &data); err != nil {
+			return nil, wrap(err)
+		}
+		e.ReceivedAt, e.Data = e.ReceivedAt.UTC(), []byte(data)
+		out = append(out, e)
+	}
+	return out, wrap(rows.Err())
+}
+
+// DeleteEventsBefore drops the dataset's day partitions wholly before the
+// cutoff (counting their rows first) and deletes the rest row by row.
+func (s *Store) DeleteEventsBefore(ctx context.Context, dataset string, cutoff time.Time) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer tx.Rollback(context.Background())
+	rows, err := tx.Query(ctx, "SELECT name FROM event_partitions WHERE dataset = $1 AND day_end <= $2", dataset, cutoff)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, wrap(err)
+	}
+	var total int64
+	for _, name := range names {
+		var n int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{name}.Sanitize()).Scan(&n); err != nil {
+			return 0, wrap(err)
+		}
+		if _, err := tx.Exec(ctx, "DROP TABLE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return 0, wrap(err)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM event_partitions WHERE name = $1", name); err != nil {
+			return 0, wrap(err)
+		}
+		total += n
+	}
+	tag, err := tx.Exec(ctx, "DELETE FROM events WHERE dataset = $1 AND received_at < $2", dataset, cutoff)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	total += tag.RowsAffected()
+	if _, err := tx.Exec(ctx, "DELETE FROM event_ids WHERE dataset = $1 AND received_at < $2", dataset, cutoff); err != nil {
+		return 0, wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrap(err)
+	}
+	s.mu.Lock()
+	for _, n := range names {
+		delete(s.parts, n)
+	}
+	s.mu.Unlock()
+	return total, nil
+}
+
+func (s *Store) DeleteSubjectEvents(ctx context.Context, subjectKey string) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, "WITH d AS (DELETE FROM events WHERE subject_key = $1 RETURNING dataset) SELECT dataset, count(*) FROM d GROUP BY dataset", subjectKey)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var d string
+		var n int64
+		if err := rows.Scan(&d, &n); err != nil {
+			return nil, wrap(err)
+		}
+		out[d] = n
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	_, err := s.pool.Exec(ctx, "INSERT INTO tokens(id, name, role, secret_hash, created_at, expires_at) VALUES($1,$2,$3,$4,$5,$6)",
+		t.ID, t.Name, t.Role, t.SecretHash, t.CreatedAt, nullTime(t.ExpiresAt))
+	return wrap(err)
+}
+
+const tokenCols = "id, name, role, secret_hash, created_at, expires_at, last_used_at, revoked_at"
+
+func scanToken(row pgx.Row) (store.Token, error) {
+	var t store.Token
+	var e, l, r *time.Time
+	err := row.Scan(&t.ID, &t.Name, &t.Role, &t.SecretHash, &t.CreatedAt, &e, &l, &r)
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = t.CreatedAt.UTC(), fromNull(e), fromNull(l), fromNull(r)
+	return t, wrap(err)
+}
+
+func (s *Store) TokenBySecretHash(ctx context.Context, hash []byte) (store.Token, error) {
+	return scanToken(s.pool.QueryRow(ctx, "SELECT "+tokenCols+" FROM tokens WHERE secret_hash = $1", hash))
+}
+
+func (s *Store) TouchToken(ctx context.Context, id string, t time.Time) error {
+	_, err := s.pool.Exec(ctx, "UPDATE tokens SET last_used_at = $1 WHERE id = $2", t, id)
+	return wrap(err)
+}
+
+func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+tokenCols+" FROM tokens ORDER BY created_at, id")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	var one int
+	err := s.pool.QueryRow(ctx, "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING 1", at, id).Scan(&one)
+	return wrap(err)
+}
+
+func (s *Store) RecordSweep(ctx context.Context, sw store.Sweep) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, "INSERT INTO sweeps(dataset, cutoff, deleted, started_at, finished_at, error) VALUES($1,$2,$3,$4,$5,$6) RETURNING id",
+		sw.Dataset, sw.Cutoff, sw.Deleted, sw.StartedAt, sw.FinishedAt, sw.Error).Scan(&id)
+	return id, wrap(err)
+}
+
+func (s *Store) ListSweeps(ctx context.Context, dataset string, limit int) ([]store.Sweep, error) {
+	rows, err := s.pool.Query(ctx, "SELECT id, dataset, cutoff, deleted, started_at, finished_at, error FROM sweeps WHERE $1 = '' OR dataset = $1 ORDER BY id DESC LIMIT $2", dataset, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Sweep
+	for rows.Next() {
+		var sw store.Sweep
+		if err := rows.Scan(&sw.ID, &sw.Dataset, &sw.Cutoff, &sw.Deleted, &sw.StartedAt, &sw.FinishedAt, &sw.Error); err != nil {
+			return nil, wrap(err)
+		}
+		sw.Cutoff, sw.StartedAt, sw.FinishedAt = sw.Cutoff.UTC(), sw.StartedAt.UTC(), sw.FinishedAt.UTC()
+		out = append(out, sw)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) SetSettingIfAbsent(ctx context.Context, key, value string) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `WITH ins AS (INSERT INTO settings(key, value) VALUES($1,$2) ON CONFLICT DO NOTHING RETURNING value)
+		SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE key = $1 LIMIT 1`, key, value).Scan(&v)
+	return v, wrap(err)
+}
