@@ -1,0 +1,55 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/registry"
+)
+
+func TestDefaultPolicy(t *testing.T) {
+	reg, err := registry.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, probs := Parse(DefaultYAML, "default.yaml", reg)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	cases := []struct {
+		role    auth.Role
+		purpose string
+		allowed bool
+		maxCat  registry.Category
+	}{
+		{auth.Analyst, "product_improvement", true, 2},
+		{auth.Analyst, "marketing", false, 0},
+		{auth.Analyst, "", false, 0},
+		{auth.Support, "product_improvement", false, 0},
+		{auth.Admin, "product_improvement", false, 0},
+		{auth.DataSteward, "data_quality", true, 4},
+	}
+	for _, c := range cases {
+		d := p.Decide("interaction_data", c.role, c.purpose)
+		if d.Allowed != c.allowed || d.MaxCategory != c.maxCat || d.Reason == "" {
+			t.Errorf("%s/%q: %+v", c.role, c.purpose, d)
+		}
+	}
+}
+
+func TestPolicyLint(t *testing.T) {
+	reg, _ := registry.Default()
+	doc := "datasets:\n  nope:\n    - {role: analyst, purposes: [x], max_category: 1}\n  interaction_data:\n    - {role: king, purposes: [x], max_category: 9, colour: red}\n    - {role: analyst}\n"
+	_, probs := Parse([]byte(doc), "p.yaml", reg)
+	var lines []string
+	for _, p := range probs {
+		lines = append(lines, p.String())
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{"p.yaml:2: datasets.nope: no such dataset", "p.yaml:5: datasets.interaction_data: unknown role", "max_category must be", `unknown key "colour"`, "p.yaml:6: datasets.interaction_data: rule is missing purposes"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
