@@ -43,6 +43,7 @@ type datasetInfo struct {
 	Owner       string      `json:"owner"`
 	Expires     string      `json:"expires"`
 	SampleRate  float64     `json:"sample_rate"`
+	Fingerprint string      `json:"fingerprint"`
 	Fields      []fieldInfo `json:"fields"`
 }
 
@@ -51,6 +52,7 @@ type fieldInfo struct {
 	Type        string `json:"type"`
 	Category    int    `json:"category"`
 	Description string `json:"description,omitempty"`
+	Fingerprint string `json:"fingerprint"`
 }
 
 // Datasets handles GET /v1/datasets.
@@ -60,12 +62,13 @@ func (a *API) Datasets(w http.ResponseWriter, r *http.Request) {
 		info := datasetInfo{
 			Name: d.Name, Description: d.Description, Purpose: d.Purpose, LawfulBasis: d.LawfulBasis,
 			Retention: d.Retention.String(), Owner: d.Owner, Expires: "never", SampleRate: d.SampleRate,
+			Fingerprint: d.Fingerprint(),
 		}
 		if !d.Expires.IsZero() {
 			info.Expires = d.Expires.Format(time.DateOnly)
 		}
 		for _, f := range d.Fields {
-			info.Fields = append(info.Fields, fieldInfo{Name: f.Name, Type: string(f.Type), Category: int(f.Category), Description: f.Description})
+			info.Fields = append(info.Fields, fieldInfo{Name: f.Name, Type: string(f.Type), Category: int(f.Category), Description: f.Description, Fingerprint: f.Fingerprint()})
 		}
 		out = append(out, info)
 	}

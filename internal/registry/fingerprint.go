@@ -1,0 +1,52 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Fingerprint identifies a field's definition without its description: a
+// review signs off a fingerprint, so changing anything but the wording
+// needs review again.
+func (f *Field) Fingerprint() string {
+	var b strings.Builder
+	f.canonical(&b)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+func (f *Field) canonical(b *strings.Builder) {
+	num := func(p *float64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	m := f.Minimise
+	fmt.Fprintf(b, "field{%q %s cat=%d req=%t src=%s len=%d min=%s max=%s values=%q items=%d keys=%d min{%s %d %d %t %t %t}",
+		f.Name, f.Type, f.Category, f.Required, f.Source, f.MaxLength, num(f.Min), num(f.Max), f.Values,
+		f.MaxItems, f.MaxKeys, m.Round, m.TruncateV4, m.TruncateV6, m.Coarse, m.Hash, m.Drop)
+	if f.Items != nil {
+		b.WriteString(" items=")
+		f.Items.canonical(b)
+	}
+	for _, c := range f.Fields {
+		b.WriteString(" member=")
+		c.canonical(b)
+	}
+	b.WriteString("}")
+}
+
+// Fingerprint identifies a dataset's reviewed definition: its purpose,
+// legal basis, retention, subject, access and every field's fingerprint.
+func (d *Dataset) Fingerprint() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dataset{%q %q %q %s %v %+v}", d.Name, d.Purpose, d.LawfulBasis, d.Retention, d.Subject, d.Access)
+	for _, f := range d.Fields {
+		b.WriteString(f.Fingerprint())
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
