@@ -9,8 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/steward-privacy/steward/internal/store"
 	"slices"
-	"time"
 )
 
 // Decisions.
@@ -20,26 +20,7 @@ const (
 )
 
 // Entry is one access to personal data (or one refused attempt).
-type Entry struct {
-	Seq          int64
-	At           time.Time
-	Actor        string // token or user name
-	AuthMethod   string // token, session, ldap
-	CredentialID string // token or session id, never a secret
-	Role         string
-	Purpose      string
-	Dataset      string
-	Query        string // what was asked, without secrets
-	Records      int64
-	Subjects     int64
-	// SubjectKeys are the keyed hashes of the subjects touched, sorted.
-	SubjectKeys []string
-	ClientNet   string // minimised client address
-	Decision    string
-	Reason      string
-	PrevHash    []byte
-	Hash        []byte
-}
+type Entry = store.AccessEntry
 
 // hashVersion starts every hashed message, so a future layout cannot be
 // confused with this one.
