@@ -23,6 +23,7 @@ usage:
   steward serve [flags]                           run the server (see steward serve -h)
   steward migrate [flags]                         apply database migrations and exit
   steward registry lint FILE                      check a data registry; one line per problem
+  steward policy lint [--registry F] FILE         check a read policy against the registry
   steward token create --role ROLE --name NAME    create an API token (printed once)
   steward token list                              list API tokens (never their secrets)
   steward token revoke ID                         revoke an API token
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdMigrate(ctx, args[1:], stdout)
 	case "registry":
 		err = cmdRegistry(args[1:], stdout)
+	case "policy":
+		err = cmdPolicy(args[1:], stdout)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout)
 	case "version", "--version", "-version":

@@ -127,12 +127,12 @@ func sender(t *testing.T, base string, stop <-chan struct{}, acked *sync.Map, wg
 
 func storedIDs(t *testing.T, dataDir, base string) map[string]bool {
 	t.Helper()
-	out, err := exec.Command(stewardBinary(t), "token", "create", "--role", "admin", "--name", "crash test", "--data", dataDir).Output()
+	out, err := exec.Command(stewardBinary(t), "token", "create", "--role", "data_steward", "--name", "crash test", "--data", dataDir).Output()
 	if err != nil {
 		t.Fatalf("token create: %v", err)
 	}
 	tok := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-	req, _ := http.NewRequest("GET", base+"/v1/datasets/interaction_data/events?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", nil)
+	req, _ := http.NewRequest("GET", base+"/v1/datasets/interaction_data/events?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&purpose=data_quality", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/x-ndjson")
 	resp, err := http.DefaultClient.Do(req)

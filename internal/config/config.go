@@ -19,7 +19,10 @@ type Config struct {
 	Addr     string
 	DataDir  string
 	Registry string
-	DB       string
+	// Policy is the read policy file; empty means the built-in policy with
+	// the built-in registry, and a policy that grants nothing otherwise.
+	Policy string
+	DB     string
 	// Secret is the hashing key in hex; empty means the key file in DataDir.
 	Secret         string
 	TrustedProxies string
@@ -43,6 +46,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.DataDir, "data", "./steward-data", "data directory (SQLite database, hashing key)")
 	fs.StringVar(&c.Registry, "registry", "", "data registry YAML file (default: the example registry built in)")
+	fs.StringVar(&c.Policy, "policy", "", "read policy YAML file (default: the example policy for the built-in registry)")
 	fs.StringVar(&c.DB, "db", "", "database: empty for SQLite in the data directory, or a postgres:// DSN")
 	fs.StringVar(&c.Secret, "secret", "", "hashing key as hex (64+ digits); share it among nodes using one database")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")

@@ -26,7 +26,11 @@ type Rule struct {
 	MaxCategory registry.Category
 	// Lookup allows asking for one subject's events by identifier.
 	Lookup bool
-	Line   int
+	// RawIdentifiers lets the role see a subject field stored as given;
+	// without it the field is withheld and only the keyed subject key is
+	// shown. Analysts never get it (lint refuses).
+	RawIdentifiers bool
+	Line           int
 }
 
 // Policy is a loaded, linted read policy.
@@ -51,9 +55,10 @@ var DefaultYAML []byte
 type Decision struct {
 	Allowed bool
 	// Reason says why, in words fit for a 403 and the access log.
-	Reason      string
-	MaxCategory registry.Category
-	Lookup      bool
+	Reason         string
+	MaxCategory    registry.Category
+	Lookup         bool
+	RawIdentifiers bool
 }
 
 // Decide checks whether role may read dataset for purpose.
@@ -69,7 +74,7 @@ func (p *Policy) Decide(dataset string, role auth.Role, purpose string) Decision
 		}
 		roleKnown = true
 		if slices.Contains(r.Purposes, purpose) {
-			return Decision{Allowed: true, Reason: "granted by policy line " + fmt.Sprint(r.Line), MaxCategory: r.MaxCategory, Lookup: r.Lookup}
+			return Decision{Allowed: true, Reason: "granted by policy line " + fmt.Sprint(r.Line), MaxCategory: r.MaxCategory, Lookup: r.Lookup, RawIdentifiers: r.RawIdentifiers}
 		}
 	}
 	if !roleKnown {
@@ -87,6 +92,26 @@ func (p *Policy) Readable(dataset string, role auth.Role) bool {
 		}
 	}
 	return false
+}
+
+// Purposes returns the purposes for which role may read dataset, for
+// telling a caller what they could ask for.
+func (p *Policy) Purposes(dataset string, role auth.Role) []string {
+	var out []string
+	for _, r := range p.rules[dataset] {
+		if r.Role == role {
+			out = append(out, r.Purposes...)
+		}
+	}
+	return out
+}
+
+// Empty is a policy that grants nothing: every read is refused.
+func Empty(source string) *Policy { return &Policy{Source: source, rules: map[string][]Rule{}} }
+
+// Default is the policy built in for the example registry.
+func Default(reg *registry.Registry) (*Policy, []Problem) {
+	return Parse(DefaultYAML, "built-in policy", reg)
 }
 
 // Load reads and lints a policy file against the registry.
@@ -197,10 +222,19 @@ func parseRule(n *yaml.Node, ds *registry.Dataset, bad func(*yaml.Node, string, 
 				bad(v, "%s: lookup must be true or false", at)
 				ok = false
 			}
+		case "raw_identifiers":
+			if err := v.Decode(&r.RawIdentifiers); err != nil {
+				bad(v, "%s: raw_identifiers must be true or false", at)
+				ok = false
+			}
 		default:
-			bad(k, "%s: unknown key %q (allowed: role, purposes, max_category, lookup)", at, k.Value)
+			bad(k, "%s: unknown key %q (allowed: role, purposes, max_category, lookup, raw_identifiers)", at, k.Value)
 			ok = false
 		}
+	}
+	if r.RawIdentifiers && r.Role == auth.Analyst {
+		bad(n, "%s: analysts see only keyed subject keys; raw_identifiers is not allowed for role analyst", at)
+		ok = false
 	}
 	for _, req := range []string{"role", "purposes", "max_category"} {
 		if !seen[req] {

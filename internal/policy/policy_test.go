@@ -40,14 +40,14 @@ func TestDefaultPolicy(t *testing.T) {
 
 func TestPolicyLint(t *testing.T) {
 	reg, _ := registry.Default()
-	doc := "datasets:\n  nope:\n    - {role: analyst, purposes: [x], max_category: 1}\n  interaction_data:\n    - {role: king, purposes: [x], max_category: 9, colour: red}\n    - {role: analyst}\n"
+	doc := "datasets:\n  nope:\n    - {role: analyst, purposes: [x], max_category: 1}\n  interaction_data:\n    - {role: king, purposes: [x], max_category: 9, colour: red}\n    - {role: analyst}\n    - {role: analyst, purposes: [x], max_category: 1, raw_identifiers: true}\n"
 	_, probs := Parse([]byte(doc), "p.yaml", reg)
 	var lines []string
 	for _, p := range probs {
 		lines = append(lines, p.String())
 	}
 	got := strings.Join(lines, "\n")
-	for _, want := range []string{"p.yaml:2: datasets.nope: no such dataset", "p.yaml:5: datasets.interaction_data: unknown role", "max_category must be", `unknown key "colour"`, "p.yaml:6: datasets.interaction_data: rule is missing purposes"} {
+	for _, want := range []string{"p.yaml:2: datasets.nope: no such dataset", "p.yaml:5: datasets.interaction_data: unknown role", "max_category must be", `unknown key "colour"`, "p.yaml:6: datasets.interaction_data: rule is missing purposes", "p.yaml:7: datasets.interaction_data: analysts see only keyed subject keys"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}

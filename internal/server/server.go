@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/auditapi"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/clock"
@@ -28,6 +30,7 @@ import (
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/readapi"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/retention"
@@ -52,7 +55,14 @@ type Server struct {
 	Log      *slog.Logger
 	Keyer    *minimise.Keyer
 
+	// Policy decides reads of collected data.
+	Policy *policy.Policy
+
 	handler   http.Handler
+	mux       *http.ServeMux
+	routes    []Route
+	authn     auth.Tokens
+	access    *accesslog.Appender
 	batcher   *collect.Batcher
 	sweeper   *retention.Sweeper
 	metrics   *prometheus.Registry
@@ -122,39 +132,72 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	col.Init()
 	s.sweeper = &retention.Sweeper{Registry: reg, Store: st, Clock: s.Clock, Log: s.Log, Every: cfg.RetentionEvery}
-	read := &readapi.API{Registry: reg, Store: st, Log: s.Log}
-	tokens := auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
+	pol, err := LoadPolicy(cfg.Policy, reg, cfg.Registry == "", s.Log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Policy = pol
+	s.access = accesslog.NewAppender(st, s.Log)
+	read := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
+	audit := &auditapi.API{Store: st, Registry: reg, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
+	s.authn = auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
-	mux.Handle("GET /sdk/steward.js", sdk.Handler())
+	s.mux = mux
+	s.handle("GET /healthz", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
+	s.handle("GET /readyz", nil, http.HandlerFunc(s.readyz))
+	s.handle("GET /metrics", nil, promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.handle("GET /sdk/steward.js", nil, sdk.Handler())
 
-	mux.HandleFunc("GET /v1/csrf", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/csrf", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := guard.Issue(w, r)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintf(w, "{\"token\":%q}\n", tok)
-	})
-	mux.Handle("/v1/opt-out", consent.Handler{CSRF: guard, Secure: cfg.SecureCookies})
-	mux.HandleFunc("POST /v1/collect/{dataset}", col.ServeDataset)
-	mux.HandleFunc("OPTIONS /v1/collect/{dataset}", col.ServeDataset)
+	}))
+	s.handle("/v1/opt-out", nil, consent.Handler{CSRF: guard, Secure: cfg.SecureCookies})
+	s.handle("POST /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
+	s.handle("OPTIONS /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 	for _, d := range reg.Datasets {
 		if d.PathAlias != "" {
-			mux.HandleFunc("POST "+d.PathAlias, col.ServeAlias)
-			mux.HandleFunc("OPTIONS "+d.PathAlias, col.ServeAlias)
+			s.handle("POST "+d.PathAlias, nil, http.HandlerFunc(col.ServeAlias))
+			s.handle("OPTIONS "+d.PathAlias, nil, http.HandlerFunc(col.ServeAlias))
 		}
 	}
 
-	readers := []auth.Role{auth.Admin, auth.Analyst, auth.DataSteward}
-	mux.Handle("GET /v1/datasets", tokens.Require(http.HandlerFunc(read.Datasets), readers...))
-	mux.Handle("GET /v1/datasets/{name}/events", tokens.Require(http.HandlerFunc(read.Events), readers...))
-	mux.Handle("GET /v1/retention/sweeps", tokens.Require(http.HandlerFunc(s.sweeper.Handler), auth.Admin, auth.DataSteward, auth.Auditor))
+	// Reading collected data is open to every role at the door; the read
+	// policy then decides per dataset, purpose and field, and records the
+	// outcome either way.
+	s.handle("GET /v1/datasets", auth.Roles, http.HandlerFunc(read.Datasets))
+	s.handle("GET /v1/datasets/{name}/events", auth.Roles, http.HandlerFunc(read.Events))
+	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
+	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
+	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.sweeper.Handler))
 
 	s.handler = chain(mux, s.Log, ips)
 	s.setReady(true)
 	return s, nil
+}
+
+// Route is one endpoint and who may call it.
+type Route struct {
+	Pattern string
+	// Roles may call it; nil means anyone, signed in or not.
+	Roles []auth.Role
+}
+
+// Routes lists every endpoint with its roles. The authorization matrix test
+// walks it, so an endpoint added without a row in the matrix fails.
+func (s *Server) Routes() []Route { return s.routes }
+
+// handle registers h; with roles it first requires a caller in one of them.
+func (s *Server) handle(pattern string, roles []auth.Role, h http.Handler) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Roles: roles})
+	if roles != nil {
+		h = s.authn.Require(h, roles...)
+	}
+	s.mux.Handle(pattern, h)
 }
 
 // Handler is the complete HTTP handler.
@@ -204,6 +247,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.setReady(false)
 		s.batcher.Close()
+		s.access.Close()
 		s.Store.Close()
 	})
 }
@@ -288,6 +332,31 @@ func LoadRegistry(path string, now time.Time) (*registry.Registry, string, error
 		return nil, path, fmt.Errorf("registry has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
 	}
 	return reg, path, nil
+}
+
+// LoadPolicy loads the read policy file. Without one, the built-in policy
+// governs the built-in registry; a custom registry without a policy gets
+// one that grants nothing, so no read happens by accident.
+func LoadPolicy(path string, reg *registry.Registry, builtinRegistry bool, log *slog.Logger) (*policy.Policy, error) {
+	var pol *policy.Policy
+	var problems []policy.Problem
+	switch {
+	case path != "":
+		pol, problems = policy.Load(path, reg)
+	case builtinRegistry:
+		pol, problems = policy.Default(reg)
+	default:
+		log.Warn("no read policy given (--policy): every read of collected data will be refused")
+		return policy.Empty("no policy"), nil
+	}
+	if len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, fmt.Errorf("read policy has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
+	}
+	return pol, nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

@@ -158,6 +158,13 @@ func readEvents(t *testing.T, base, tok, dataset, query string) (int, map[string
 
 const dayRange = "from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z"
 
+// Purposes the built-in policy grants: analysts read interaction_data for
+// product improvement, data stewards also for data quality.
+const (
+	asAnalyst = "&purpose=product_improvement"
+	asSteward = "&purpose=data_quality"
+)
+
 func backendsUnderTest(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "" },
@@ -175,7 +182,7 @@ func TestCollectAndReadBack(t *testing.T) {
 				t.Fatalf("collect: %d %v", resp.StatusCode, body)
 			}
 			tok := token(t, n, auth.Analyst)
-			status, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange)
+			status, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange+asAnalyst)
 			if status != 200 {
 				t.Fatalf("read: %d %v", status, page)
 			}
@@ -295,8 +302,8 @@ func TestBadCollectInput(t *testing.T) {
 			}
 		})
 	}
-	tok := token(t, n, auth.Admin)
-	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange); len(page["events"].([]any)) != 0 {
+	tok := token(t, n, auth.DataSteward)
+	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange+asSteward); len(page["events"].([]any)) != 0 {
 		t.Fatalf("bad input stored something: %v", page)
 	}
 }
@@ -354,8 +361,8 @@ func TestConsentIsHonoured(t *testing.T) {
 	if resp.StatusCode != 200 || body["accepted"] != 1.0 {
 		t.Fatalf("after opting in: %d %v", resp.StatusCode, body)
 	}
-	tok := token(t, n, auth.Admin)
-	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange); len(page["events"].([]any)) != 1 {
+	tok := token(t, n, auth.DataSteward)
+	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange+asSteward); len(page["events"].([]any)) != 1 {
 		t.Fatalf("want exactly the one consented event: %v", page)
 	}
 }
@@ -373,8 +380,8 @@ func TestIdempotentRetries(t *testing.T) {
 			t.Fatalf("attempt %d accepted %v", i, body)
 		}
 	}
-	tok := token(t, n, auth.Admin)
-	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange); len(page["events"].([]any)) != 1 {
+	tok := token(t, n, auth.DataSteward)
+	if _, page := readEvents(t, n.http.URL, tok, "interaction_data", dayRange+asSteward); len(page["events"].([]any)) != 1 {
 		t.Fatalf("retries stored twice: %v", page)
 	}
 }
@@ -414,7 +421,7 @@ func TestReadAPIPagingAndBadInput(t *testing.T) {
 	}
 	tok := token(t, n, auth.Analyst)
 	seen := map[float64]bool{}
-	q := dayRange + "&limit=40"
+	q := dayRange + asAnalyst + "&limit=40"
 	pages := 0
 	for {
 		status, page := readEvents(t, n.http.URL, tok, "interaction_data", q)
@@ -433,7 +440,7 @@ func TestReadAPIPagingAndBadInput(t *testing.T) {
 		if cur == "" {
 			break
 		}
-		q = "cursor=" + cur + "&limit=40"
+		q = "cursor=" + cur + asAnalyst + "&limit=40"
 	}
 	if len(seen) != 285 || pages != 8 {
 		t.Fatalf("paged %d events in %d pages", len(seen), pages)
@@ -443,6 +450,7 @@ func TestReadAPIPagingAndBadInput(t *testing.T) {
 	req, _ := http.NewRequest("GET", n.http.URL+"/v1/datasets/interaction_data/events?"+dayRange, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/x-ndjson")
+	req.Header.Set("X-Steward-Purpose", "product_improvement")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -457,15 +465,18 @@ func TestReadAPIPagingAndBadInput(t *testing.T) {
 		name, tok, query string
 		status           int
 	}{
-		{"no token", "", dayRange, 401},
-		{"bad token", "stw_nope", dayRange, 401},
-		{"wrong role", token(t, n, auth.Support), dayRange, 403},
-		{"bad cursor", tok, "cursor=!!!", 400},
-		{"cursor of another range", tok, "cursor=eyJkIjoiaW50ZXJhY3Rpb25fZGF0YSIsImYiOjAsInQiOjEsInMiOjF9&from=2026-11-22T00:00:00Z", 400},
-		{"from after to", tok, "from=2026-11-23T00:00:00Z&to=2026-11-22T00:00:00Z", 400},
-		{"bad date", tok, "from=yesterday&to=2026-11-22T00:00:00Z", 400},
-		{"missing range", tok, "", 400},
-		{"bad limit", tok, dayRange + "&limit=0", 400},
+		{"no token", "", dayRange + asAnalyst, 401},
+		{"bad token", "stw_nope", dayRange + asAnalyst, 401},
+		{"role outside policy", token(t, n, auth.Support), dayRange + asAnalyst, 403},
+		{"purpose outside policy", tok, dayRange + "&purpose=marketing", 403},
+		{"no purpose", tok, dayRange, 400},
+		{"malformed purpose", tok, dayRange + "&purpose=Robert%27);DROP", 400},
+		{"bad cursor", tok, "cursor=!!!" + asAnalyst, 400},
+		{"cursor of another range", tok, "cursor=eyJkIjoiaW50ZXJhY3Rpb25fZGF0YSIsImYiOjAsInQiOjEsInMiOjF9&from=2026-11-22T00:00:00Z" + asAnalyst, 400},
+		{"from after to", tok, "from=2026-11-23T00:00:00Z&to=2026-11-22T00:00:00Z" + asAnalyst, 400},
+		{"bad date", tok, "from=yesterday&to=2026-11-22T00:00:00Z" + asAnalyst, 400},
+		{"missing range", tok, asAnalyst[1:], 400},
+		{"bad limit", tok, dayRange + asAnalyst + "&limit=0", 400},
 	} {
 		req, _ := http.NewRequest("GET", n.http.URL+"/v1/datasets/interaction_data/events?"+c.query, nil)
 		if c.tok != "" {
@@ -596,8 +607,8 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tok := token(t, a, auth.Admin)
-	_, page := readEvents(t, b.http.URL, tok, "interaction_data", dayRange+"&limit=1000")
+	tok := token(t, a, auth.DataSteward)
+	_, page := readEvents(t, b.http.URL, tok, "interaction_data", dayRange+asSteward+"&limit=1000")
 	if got := len(page["events"].([]any)); got != 100 {
 		t.Fatalf("node b reads %d events, want 100 from both nodes", got)
 	}

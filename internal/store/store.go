@@ -27,6 +27,7 @@ type Store interface {
 	Tokens
 	Sweeps
 	Settings
+	AccessLog
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

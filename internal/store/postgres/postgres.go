@@ -24,10 +24,12 @@ import (
 //go:embed schema.sql
 var schema string
 
-// Advisory lock keys: one guards migrations, one orders event commits.
+// Advisory lock keys: one guards migrations, one orders event commits, one
+// serialises access-log appends so the hash chain never forks.
 const (
 	migrateLock = 7253000
 	eventsLock  = 7253001
+	accessLock  = 7253002
 )
 
 // Store is the PostgreSQL backend.

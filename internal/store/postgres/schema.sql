@@ -43,3 +43,48 @@ CREATE TABLE IF NOT EXISTS sweeps (
   error text NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS settings (key text PRIMARY KEY, value text NOT NULL);
+-- The access log: append-only, hash-chained (see docs/access-log.md).
+CREATE TABLE IF NOT EXISTS access_log (
+  seq bigint PRIMARY KEY,
+  at timestamptz NOT NULL,
+  actor text NOT NULL,
+  auth_method text NOT NULL,
+  credential_id text NOT NULL,
+  role text NOT NULL,
+  purpose text NOT NULL,
+  dataset text NOT NULL,
+  query text NOT NULL,
+  records bigint NOT NULL,
+  subjects bigint NOT NULL,
+  subject_keys text NOT NULL,
+  client_net text NOT NULL,
+  decision text NOT NULL,
+  reason text NOT NULL,
+  prev_hash bytea NOT NULL UNIQUE,
+  hash bytea NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS access_log_actor ON access_log (actor, seq);
+CREATE INDEX IF NOT EXISTS access_log_dataset ON access_log (dataset, seq);
+CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
+CREATE TABLE IF NOT EXISTS access_log_subjects (
+  subject_key text NOT NULL,
+  seq bigint NOT NULL,
+  PRIMARY KEY (subject_key, seq)
+);
+-- steward's database role can insert and read entries, never change or
+-- remove them: every UPDATE, DELETE or TRUNCATE is refused here. Only a
+-- superuser or the table owner disabling the trigger gets past it, and the
+-- hash chain then names the entry that was touched.
+CREATE OR REPLACE FUNCTION steward_access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the access log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log
+  FOR EACH ROW EXECUTE FUNCTION steward_access_log_append_only();
+CREATE OR REPLACE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
+  FOR EACH STATEMENT EXECUTE FUNCTION steward_access_log_append_only();
+CREATE OR REPLACE TRIGGER access_log_subjects_append_only BEFORE UPDATE OR DELETE ON access_log_subjects
+  FOR EACH ROW EXECUTE FUNCTION steward_access_log_append_only();
+CREATE OR REPLACE TRIGGER access_log_subjects_no_truncate BEFORE TRUNCATE ON access_log_subjects
+  FOR EACH STATEMENT EXECUTE FUNCTION steward_access_log_append_only();

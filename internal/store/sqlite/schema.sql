@@ -35,3 +35,43 @@ CREATE TABLE IF NOT EXISTS sweeps (
   error TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The access log: append-only, hash-chained (see docs/access-log.md).
+-- Subject keys are kept inline so verifying is one table scan, and again
+-- in access_log_subjects so "who touched this subject" is an index lookup.
+CREATE TABLE IF NOT EXISTS access_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  auth_method TEXT NOT NULL,
+  credential_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  query TEXT NOT NULL,
+  records INTEGER NOT NULL,
+  subjects INTEGER NOT NULL,
+  subject_keys TEXT NOT NULL,
+  client_net TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  prev_hash BLOB NOT NULL UNIQUE,
+  hash BLOB NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS access_log_actor ON access_log (actor, seq);
+CREATE INDEX IF NOT EXISTS access_log_dataset ON access_log (dataset, seq);
+CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at);
+CREATE TABLE IF NOT EXISTS access_log_subjects (
+  subject_key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (subject_key, seq)
+) WITHOUT ROWID;
+-- The file's owner can always edit the file; these stop steward's own code
+-- (and anyone using it through SQL without dropping them) from doing so.
+CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_update BEFORE UPDATE ON access_log_subjects
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_delete BEFORE DELETE ON access_log_subjects
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;

@@ -61,6 +61,14 @@ func concurrentWriters(t *testing.T, s store.Store) {
 	go func() { // a reader paging by seq while writers run
 		var after int64
 		for {
+			// Note whether writers had finished before this read: only an
+			// empty page read after that means everything was seen.
+			finished := false
+			select {
+			case <-stop:
+				finished = true
+			default:
+			}
 			evs, err := s.ListEvents(ctx, store.EventQuery{Dataset: "c", AfterSeq: after, Limit: 50})
 			if err != nil {
 				readErr <- err
@@ -74,13 +82,9 @@ func concurrentWriters(t *testing.T, s store.Store) {
 				seen[e.Seq] = true
 				after = e.Seq
 			}
-			select {
-			case <-stop:
-				if len(evs) == 0 {
-					readErr <- nil
-					return
-				}
-			default:
+			if finished && len(evs) == 0 {
+				readErr <- nil
+				return
 			}
 		}
 	}()

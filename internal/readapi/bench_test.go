@@ -1,0 +1,121 @@
+package readapi_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/policy"
+	"github.com/steward-privacy/steward/internal/readapi"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// unlogged stands in for the access log only to measure what logging
+// costs; steward itself never serves a read without the real one.
+type unlogged struct{}
+
+func (unlogged) Append(context.Context, *accesslog.Entry) error { return nil }
+
+// BenchmarkReadPage reads pages of 100 events over loopback HTTP with 32
+// concurrent readers, with and without the access log, in one run.
+func BenchmarkReadPage(b *testing.B) {
+	dsns := map[string]string{"sqlite": ""}
+	if pg := os.Getenv("STEWARD_TEST_POSTGRES"); pg != "" {
+		dsns["postgres"] = pg
+	}
+	for name, dsn := range dsns {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := backends.Open(ctx, dsn, b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			// A dataset name of its own, so runs against a shared
+			// PostgreSQL do not read each other's events.
+			day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+			evs := make([]store.Event, 1000)
+			for i := range evs {
+				evs[i] = store.Event{Dataset: "interaction_data", ReceivedAt: day.Add(time.Duration(i) * time.Second),
+					SubjectKey: fmt.Sprintf("%064x", i%50), Data: []byte(`{"language":"en_US","number_emails":3,"new_account":false}`)}
+			}
+			if _, err := st.InsertEvents(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+			reg, _ := registry.Default()
+			pol, _ := policy.Default(reg)
+			keyer, _ := minimise.NewKeyer(make([]byte, 32))
+			secret, _, err := auth.NewToken(ctx, st, "bench", auth.DataSteward, 0, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			log := slog.New(slog.DiscardHandler)
+			appender := accesslog.NewAppender(st, log)
+			defer appender.Close()
+			for _, mode := range []struct {
+				name string
+				rec  accesslog.Recorder
+			}{{"unlogged", unlogged{}}, {"logged", appender}} {
+				b.Run(mode.name, func(b *testing.B) {
+					api := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
+					mux := http.NewServeMux()
+					mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
+					srv := httptest.NewServer(mux)
+					defer srv.Close()
+					url := srv.URL + "/v1/datasets/interaction_data/events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=100&purpose=data_quality"
+					client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+					b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+					var mu sync.Mutex
+					var lat []time.Duration
+					b.ResetTimer()
+					start := time.Now()
+					b.RunParallel(func(pb *testing.PB) {
+						var mine []time.Duration
+						defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+						for pb.Next() {
+							t0 := time.Now()
+							req, _ := http.NewRequest("GET", url, nil)
+							req.Header.Set("Authorization", "Bearer "+secret)
+							resp, err := client.Do(req)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != 200 {
+								b.Errorf("status %d", resp.StatusCode)
+								return
+							}
+							mine = append(mine, time.Since(t0))
+						}
+					})
+					b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+					slices.Sort(lat)
+					if len(lat) > 0 {
+						b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+						b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+					}
+				})
+			}
+		})
+	}
+}

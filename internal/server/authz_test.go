@@ -1,0 +1,98 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/steward-privacy/steward/internal/auth"
+)
+
+// probe is one request against a route and the roles that must get through.
+type probe struct {
+	method, path, body string
+	hdr                map[string]string
+	// allowed roles get a 2xx; every other role gets 403. nil with public
+	// means no sign-in is asked for at all.
+	allowed []auth.Role
+}
+
+// authzMatrix is the authorization matrix: every route steward serves, by
+// pattern, with the requests that exercise it. TestAuthorizationMatrix
+// fails for a served route that has no row here, so an endpoint cannot be
+// added without deciding who may call it.
+var authzMatrix = map[string]struct {
+	public bool
+	probes []probe
+}{
+	"GET /healthz":                    {public: true},
+	"GET /readyz":                     {public: true},
+	"GET /metrics":                    {public: true},
+	"GET /sdk/steward.js":             {public: true},
+	"GET /v1/csrf":                    {public: true},
+	"/v1/opt-out":                     {public: true},
+	"POST /v1/collect/{dataset}":      {public: true},
+	"OPTIONS /v1/collect/{dataset}":   {public: true},
+	"POST /wsapi/interaction_data":    {public: true},
+	"OPTIONS /wsapi/interaction_data": {public: true},
+	"GET /v1/datasets":                {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.Roles}}},
+	"GET /v1/datasets/{name}/events": {probes: []probe{
+		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=product_improvement", allowed: []auth.Role{auth.Analyst, auth.DataSteward}},
+		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=data_subject_request", allowed: []auth.Role{auth.Support}},
+		{method: "GET", path: "/v1/datasets/request_log/events?" + dayRange + "&purpose=service_debugging", allowed: []auth.Role{auth.Analyst, auth.DataSteward}},
+	}},
+	"POST /v1/datasets/{name}/lookup": {probes: []probe{
+		{method: "POST", path: "/v1/datasets/interaction_data/lookup", hdr: map[string]string{"X-Steward-Purpose": "product_improvement"},
+			body: `{"subject":"7f1d5a3e-0c1b-4f7e-9a51-3b2d6f1e8c90","from":"2026-11-22T00:00:00Z","to":"2026-11-23T00:00:00Z"}`, allowed: []auth.Role{auth.DataSteward}},
+		{method: "POST", path: "/v1/datasets/interaction_data/lookup", hdr: map[string]string{"X-Steward-Purpose": "data_subject_request"},
+			body: `{"subject":"7f1d5a3e-0c1b-4f7e-9a51-3b2d6f1e8c90","from":"2026-11-22T00:00:00Z","to":"2026-11-23T00:00:00Z"}`, allowed: []auth.Role{auth.Support}},
+	}},
+	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
+	"GET /v1/retention/sweeps": {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	n := startNode(t, testConfig(t, ""))
+	tokens := map[auth.Role]string{}
+	for _, r := range auth.Roles {
+		tokens[r] = token(t, n, r)
+	}
+	for _, route := range n.srv.Routes() {
+		row, ok := authzMatrix[route.Pattern]
+		if !ok {
+			t.Errorf("route %q has no row in the authorization matrix (authz_test.go)", route.Pattern)
+			continue
+		}
+		if row.public != (route.Roles == nil) {
+			t.Errorf("route %q: matrix says public=%v, server requires roles %v", route.Pattern, row.public, route.Roles)
+		}
+		if !row.public && len(row.probes) == 0 {
+			t.Errorf("route %q: a protected route needs at least one probe", route.Pattern)
+		}
+		for _, p := range row.probes {
+			// Without credentials: 401, never the data.
+			if status, _, _ := do(t, p.method, n.http.URL+p.path, "", p.body, p.hdr); status != http.StatusUnauthorized {
+				t.Errorf("%s %s without a token: %d, want 401", p.method, p.path, status)
+			}
+			for _, role := range auth.Roles {
+				status, body, _ := do(t, p.method, n.http.URL+p.path, tokens[role], p.body, p.hdr)
+				want := slices.Contains(p.allowed, role)
+				switch {
+				case want && (status < 200 || status > 299):
+					t.Errorf("%s %s as %s: %d %v, want 2xx", p.method, p.path, role, status, body)
+				case !want && status != http.StatusForbidden:
+					t.Errorf("%s %s as %s: %d, want 403", p.method, p.path, role, status)
+				case !want && !strings.Contains(fmt.Sprint(body["detail"]), string(role)):
+					t.Errorf("%s %s as %s: the refusal does not say why: %v", p.method, p.path, role, body)
+				}
+			}
+		}
+	}
+	for pattern := range authzMatrix {
+		if !slices.ContainsFunc(n.srv.Routes(), func(r Route) bool { return r.Pattern == pattern }) {
+			t.Errorf("matrix row %q matches no served route", pattern)
+		}
+	}
+}
