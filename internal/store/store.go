@@ -28,6 +28,7 @@ type Store interface {
 	Sweeps
 	Settings
 	AccessLog
+	Requests
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

@@ -88,3 +88,76 @@ CREATE OR REPLACE TRIGGER access_log_subjects_append_only BEFORE UPDATE OR DELET
   FOR EACH ROW EXECUTE FUNCTION steward_access_log_append_only();
 CREATE OR REPLACE TRIGGER access_log_subjects_no_truncate BEFORE TRUNCATE ON access_log_subjects
   FOR EACH STATEMENT EXECUTE FUNCTION steward_access_log_append_only();
+-- Data subject requests, their history and their execution steps.
+CREATE TABLE IF NOT EXISTS requests (
+  id text PRIMARY KEY,
+  status_token_hash bytea NOT NULL,
+  channel text NOT NULL,
+  type text NOT NULL,
+  status text NOT NULL,
+  email text NOT NULL,
+  app_user_id text NOT NULL,
+  facebook_user_id text NOT NULL,
+  subject_key text NOT NULL,
+  account_id text NOT NULL,
+  law text NOT NULL,
+  due_at timestamptz,
+  extension_reason text NOT NULL,
+  email_confirmed_at timestamptz,
+  confirm_hash bytea,
+  confirmation_code text NOT NULL,
+  question text NOT NULL,
+  answer text NOT NULL,
+  reject_reason text NOT NULL,
+  assignee text NOT NULL,
+  grace_until timestamptz,
+  export_path text NOT NULL,
+  export_expires_at timestamptz,
+  receipt text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  status_at timestamptz NOT NULL,
+  version bigint NOT NULL
+);
+-- One live request per subject and type: a second is a duplicate.
+CREATE UNIQUE INDEX IF NOT EXISTS requests_one_live ON requests (subject_key, type) WHERE status <> 'rejected';
+CREATE INDEX IF NOT EXISTS requests_status ON requests (status, status_at);
+CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
+CREATE INDEX IF NOT EXISTS requests_email ON requests (email text_pattern_ops);
+CREATE TABLE IF NOT EXISTS request_events (
+  id bigserial PRIMARY KEY,
+  request_id text NOT NULL REFERENCES requests(id),
+  at timestamptz NOT NULL,
+  actor text NOT NULL,
+  from_status text NOT NULL,
+  to_status text NOT NULL,
+  note text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_events_request ON request_events (request_id, id);
+CREATE TABLE IF NOT EXISTS request_steps (
+  request_id text NOT NULL REFERENCES requests(id),
+  connector text NOT NULL,
+  phase text NOT NULL,
+  status text NOT NULL,
+  count bigint NOT NULL,
+  detail text NOT NULL,
+  error text NOT NULL,
+  attempts int NOT NULL,
+  started_at timestamptz,
+  finished_at timestamptz,
+  PRIMARY KEY (request_id, connector, phase)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id bigserial PRIMARY KEY,
+  kind text NOT NULL,
+  recipient text NOT NULL,
+  subject text NOT NULL DEFAULT '',
+  body text NOT NULL,
+  ref text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL,
+  next_attempt_at timestamptz NOT NULL,
+  attempts int NOT NULL DEFAULT 0,
+  last_error text NOT NULL DEFAULT '',
+  sent_at timestamptz,
+  failed_at timestamptz
+);

@@ -75,3 +75,76 @@ CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_update BEFORE UPDATE ON acce
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_delete BEFORE DELETE ON access_log_subjects
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+-- Data subject requests, their history and their execution steps.
+CREATE TABLE IF NOT EXISTS requests (
+  id TEXT PRIMARY KEY,
+  status_token_hash BLOB NOT NULL,
+  channel TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  email TEXT NOT NULL,
+  app_user_id TEXT NOT NULL,
+  facebook_user_id TEXT NOT NULL,
+  subject_key TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  law TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  extension_reason TEXT NOT NULL,
+  email_confirmed_at INTEGER NOT NULL,
+  confirm_hash BLOB,
+  confirmation_code TEXT NOT NULL,
+  question TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  reject_reason TEXT NOT NULL,
+  assignee TEXT NOT NULL,
+  grace_until INTEGER NOT NULL,
+  export_path TEXT NOT NULL,
+  export_expires_at INTEGER NOT NULL,
+  receipt TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  status_at INTEGER NOT NULL,
+  version INTEGER NOT NULL
+);
+-- One live request per subject and type: a second is a duplicate.
+CREATE UNIQUE INDEX IF NOT EXISTS requests_one_live ON requests (subject_key, type) WHERE status <> 'rejected';
+CREATE INDEX IF NOT EXISTS requests_status ON requests (status, status_at);
+CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
+CREATE INDEX IF NOT EXISTS requests_email ON requests (email);
+CREATE TABLE IF NOT EXISTS request_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  from_status TEXT NOT NULL,
+  to_status TEXT NOT NULL,
+  note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_events_request ON request_events (request_id, id);
+CREATE TABLE IF NOT EXISTS request_steps (
+  request_id TEXT NOT NULL REFERENCES requests(id),
+  connector TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  status TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  error TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  PRIMARY KEY (request_id, connector, phase)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL,
+  ref TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  sent_at INTEGER NOT NULL DEFAULT 0,
+  failed_at INTEGER NOT NULL DEFAULT 0
+);

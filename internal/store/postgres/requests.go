@@ -1,0 +1,244 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+const requestCols = "id, status_token_hash, channel, type, status, email, app_user_id, facebook_user_id, subject_key, account_id, law, due_at, extension_reason, email_confirmed_at, confirm_hash, confirmation_code, question, answer, reject_reason, assignee, grace_until, export_path, export_expires_at, receipt, created_at, updated_at, status_at, version"
+
+func requestArgs(r *store.Request) []any {
+	return []any{r.ID, r.StatusTokenHash, r.Channel, r.Type, r.Status, r.Email, r.AppUserID, r.FacebookUserID, r.SubjectKey,
+		r.AccountID, r.Law, nullTime(r.DueAt), r.ExtensionReason, nullTime(r.EmailConfirmedAt), r.ConfirmHash, r.ConfirmationCode,
+		r.Question, r.Answer, r.RejectReason, r.Assignee, nullTime(r.GraceUntil), r.ExportPath, nullTime(r.ExportExpiresAt), r.Receipt,
+		r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.StatusAt.UTC(), r.Version}
+}
+
+func scanRequest(row pgx.Row) (store.Request, error) {
+	var r store.Request
+	var due, confirmed, grace, exportExp *time.Time
+	err := row.Scan(&r.ID, &r.StatusTokenHash, &r.Channel, &r.Type, &r.Status, &r.Email, &r.AppUserID, &r.FacebookUserID,
+		&r.SubjectKey, &r.AccountID, &r.Law, &due, &r.ExtensionReason, &confirmed, &r.ConfirmHash, &r.ConfirmationCode,
+		&r.Question, &r.Answer, &r.RejectReason, &r.Assignee, &grace, &r.ExportPath, &exportExp, &r.Receipt,
+		&r.CreatedAt, &r.UpdatedAt, &r.StatusAt, &r.Version)
+	r.DueAt, r.EmailConfirmedAt, r.GraceUntil, r.ExportExpiresAt = fromNull(due), fromNull(confirmed), fromNull(grace), fromNull(exportExp)
+	r.CreatedAt, r.UpdatedAt, r.StatusAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.StatusAt.UTC()
+	return r, err
+}
+
+func insertEvent(ctx context.Context, tx pgx.Tx, ev store.RequestEvent) error {
+	_, err := tx.Exec(ctx, "INSERT INTO request_events(request_id, at, actor, from_status, to_status, note) VALUES ($1,$2,$3,$4,$5,$6)",
+		ev.RequestID, ev.At.UTC(), ev.Actor, ev.From, ev.To, ev.Note)
+	return err
+}
+
+// insertOutbox enqueues messages inside the caller's transaction, so they
+// exist exactly when the change that caused them does.
+func insertOutbox(ctx context.Context, tx pgx.Tx, msgs []store.OutboxMessage) error {
+	for _, m := range msgs {
+		next := m.NextAttemptAt
+		if next.IsZero() {
+			next = m.CreatedAt
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+			m.Kind, m.To, m.Subject, m.Body, m.Ref, m.CreatedAt.UTC(), next.UTC()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n, from int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+func (s *Store) CreateRequest(ctx context.Context, r store.Request, ev store.RequestEvent, out []store.OutboxMessage) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+placeholders(28, 1)+")", requestArgs(&r)...); err != nil {
+		return wrap(err)
+	}
+	if err := insertEvent(ctx, tx, ev); err != nil {
+		return wrap(err)
+	}
+	if err := insertOutbox(ctx, tx, out); err != nil {
+		return wrap(err)
+	}
+	return wrap(tx.Commit(ctx))
+}
+
+func (s *Store) GetRequest(ctx context.Context, id string) (store.Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, "SELECT "+requestCols+" FROM requests WHERE id = $1", id))
+	return r, wrap(err)
+}
+
+func (s *Store) RequestBySubject(ctx context.Context, subjectKey, typ string) (store.Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, "SELECT "+requestCols+" FROM requests WHERE subject_key = $1 AND type = $2 AND status <> 'rejected' ORDER BY created_at DESC LIMIT 1", subjectKey, typ))
+	return r, wrap(err)
+}
+
+func (s *Store) UpdateRequest(ctx context.Context, r store.Request, ev *store.RequestEvent, out []store.OutboxMessage) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	defer tx.Rollback(context.Background())
+	read := r.Version
+	r.Version++
+	cols := strings.Split(requestCols, ", ")[1:]
+	sets := make([]string, len(cols))
+	for i, c := range cols {
+		sets[i] = c + " = $" + strconv.Itoa(i+1)
+	}
+	args := append(requestArgs(&r)[1:], r.ID, read)
+	tag, err := tx.Exec(ctx, "UPDATE requests SET "+strings.Join(sets, ", ")+" WHERE id = $28 AND version = $29", args...)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return 0, store.ErrConflict
+	}
+	if ev != nil {
+		if err := insertEvent(ctx, tx, *ev); err != nil {
+			return 0, wrap(err)
+		}
+	}
+	if err := insertOutbox(ctx, tx, out); err != nil {
+		return 0, wrap(err)
+	}
+	return r.Version, wrap(tx.Commit(ctx))
+}
+
+func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {
+	where := " WHERE true"
+	var args []any
+	add := func(cond string, v ...any) {
+		for _, x := range v {
+			args = append(args, x)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		where += " AND " + cond
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.Type != "" {
+		add("type = ?", f.Type)
+	}
+	if f.Channel != "" {
+		add("channel = ?", f.Channel)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", f.To)
+	}
+	if f.Search != "" {
+		add("(id = ? OR email LIKE ? ESCAPE '\\')", f.Search, likePrefix(strings.ToLower(f.Search)))
+	}
+	var total int
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM requests"+where, args...).Scan(&total); err != nil {
+		return nil, 0, wrap(err)
+	}
+	n := len(args)
+	rows, err := s.pool.Query(ctx, "SELECT "+requestCols+" FROM requests"+where+" ORDER BY created_at DESC, id LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2), append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, 0, wrap(err)
+		}
+		out = append(out, r)
+	}
+	return out, total, wrap(rows.Err())
+}
+
+// likePrefix escapes LIKE's wildcards so a search for "a_b" means that.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+func (s *Store) RequestsInStatus(ctx context.Context, status string, before time.Time) ([]store.Request, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+requestCols+" FROM requests WHERE status = $1 AND status_at < $2 ORDER BY status_at", status, before.UTC())
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) RequestHistory(ctx context.Context, id string) ([]store.RequestEvent, error) {
+	rows, err := s.pool.Query(ctx, "SELECT id, request_id, at, actor, from_status, to_status, note FROM request_events WHERE request_id = $1 ORDER BY id", id)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.RequestEvent
+	for rows.Next() {
+		var e store.RequestEvent
+		if err := rows.Scan(&e.ID, &e.RequestID, &e.At, &e.Actor, &e.From, &e.To, &e.Note); err != nil {
+			return nil, wrap(err)
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) SaveStep(ctx context.Context, st store.RequestStep) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO request_steps(request_id, connector, phase, status, count, detail, error, attempts, started_at, finished_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+		ON CONFLICT (request_id, connector, phase) DO UPDATE SET status = EXCLUDED.status, count = EXCLUDED.count, detail = EXCLUDED.detail,
+		error = EXCLUDED.error, attempts = EXCLUDED.attempts, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+		st.RequestID, st.Connector, st.Phase, st.Status, st.Count, st.Detail, st.Error, st.Attempts, nullTime(st.StartedAt), nullTime(st.FinishedAt))
+	return wrap(err)
+}
+
+func (s *Store) RequestSteps(ctx context.Context, id string) ([]store.RequestStep, error) {
+	rows, err := s.pool.Query(ctx, "SELECT request_id, connector, phase, status, count, detail, error, attempts, started_at, finished_at FROM request_steps WHERE request_id = $1 ORDER BY started_at, connector, phase", id)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.RequestStep
+	for rows.Next() {
+		var st store.RequestStep
+		var started, finished *time.Time
+		if err := rows.Scan(&st.RequestID, &st.Connector, &st.Phase, &st.Status, &st.Count, &st.Detail, &st.Error, &st.Attempts, &started, &finished); err != nil {
+			return nil, wrap(err)
+		}
+		st.StartedAt, st.FinishedAt = fromNull(started), fromNull(finished)
+		out = append(out, st)
+	}
+	return out, wrap(rows.Err())
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Request is a data subject request (erasure or access). Its lifecycle
+// lives in package rights; the store keeps it, its history and its steps.
+type Request struct {
+	// ID is public and random (it appears in URLs and e-mails); the status
+	// token, of which only the hash is kept, is what grants a view.
+	ID              string
+	StatusTokenHash []byte
+	Channel         string // web, app, facebook
+	Type            string // erasure, access
+	Status          string
+	// Email is the address given (or resolved), lower-cased.
+	Email          string
+	AppUserID      string
+	FacebookUserID string
+	// SubjectKey is the keyed hash of the subject's identity, under which
+	// duplicates are found without storing another copy of the address.
+	SubjectKey string
+	// AccountID is the account the identity connector resolved.
+	AccountID        string
+	Law              string // gdpr, ccpa
+	DueAt            time.Time
+	ExtensionReason  string
+	EmailConfirmedAt time.Time
+	// ConfirmHash is the hash of the secret in the e-mailed confirmation
+	// link; it is cleared once used.
+	ConfirmHash      []byte
+	ConfirmationCode string // given to Facebook; alphanumeric
+	Question         string
+	Answer           string
+	RejectReason     string
+	Assignee         string
+	// GraceUntil: after deactivation, purge waits until then.
+	GraceUntil      time.Time
+	ExportPath      string
+	ExportExpiresAt time.Time
+	Receipt         string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	// StatusAt is when the request entered its current status (timeouts
+	// count from it).
+	StatusAt time.Time
+	// Version guards against two writers: an update must name the version
+	// it read.
+	Version int64
+}
+
+// RequestEvent is one entry of a request's history.
+type RequestEvent struct {
+	ID        int64
+	RequestID string
+	At        time.Time
+	Actor     string // "user", "system", "facebook", or a staff name
+	From, To  string // statuses; equal for a note without a transition
+	Note      string
+}
+
+// RequestStep is one connector's work in one phase of execution.
+type RequestStep struct {
+	RequestID  string
+	Connector  string
+	Phase      string // deactivate, purge, export
+	Status     string // done, failed
+	Count      int64
+	Detail     string
+	Error      string
+	Attempts   int
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// RequestFilter selects requests for the portal. Empty fields do not
+// filter; Search matches an id exactly or an e-mail by prefix.
+type RequestFilter struct {
+	Status, Type, Channel string
+	From, To              time.Time // CreatedAt in [From, To)
+	Search                string
+	Offset, Limit         int
+}
+
+// Requests stores data subject requests.
+type Requests interface {
+	// CreateRequest stores r, its first history event and the messages
+	// it causes in one transaction. It returns ErrConflict when a request
+	// of the same type for the same SubjectKey exists that is not
+	// rejected.
+	CreateRequest(ctx context.Context, r Request, ev RequestEvent, out []OutboxMessage) error
+	// GetRequest returns ErrNotFound for an unknown id.
+	GetRequest(ctx context.Context, id string) (Request, error)
+	// RequestBySubject returns the newest request of a type for a subject
+	// key that is not rejected, or ErrNotFound.
+	RequestBySubject(ctx context.Context, subjectKey, typ string) (Request, error)
+	// UpdateRequest stores r if the stored version is still r.Version
+	// (else ErrConflict), with the history event (when ev is not nil) and
+	// the messages, in one transaction, and returns the new version.
+	UpdateRequest(ctx context.Context, r Request, ev *RequestEvent, out []OutboxMessage) (int64, error)
+	// ListRequests returns one page, newest first, and the total matching.
+	ListRequests(ctx context.Context, f RequestFilter) ([]Request, int, error)
+	// RequestsInStatus returns requests that entered status before before.
+	RequestsInStatus(ctx context.Context, status string, before time.Time) ([]Request, error)
+	RequestHistory(ctx context.Context, id string) ([]RequestEvent, error)
+	// SaveStep inserts or replaces the step of (RequestID, Connector, Phase).
+	SaveStep(ctx context.Context, s RequestStep) error
+	RequestSteps(ctx context.Context, id string) ([]RequestStep, error)
+}
