@@ -19,11 +19,14 @@ const (
 	Analyst          Role = "analyst"
 	IncidentManager  Role = "incident_manager"
 	Auditor          Role = "auditor"
+	// App is a machine credential of the product's own backend: it may
+	// submit data subject requests for its signed-in users, nothing else.
+	App Role = "app"
 )
 
 // Roles lists every role.
 var Roles = []Role{Admin, DataSteward, PrivacyReviewer, LegalReviewer, SecurityReviewer,
-	ProductOwner, Support, Analyst, IncidentManager, Auditor}
+	ProductOwner, Support, Analyst, IncidentManager, Auditor, App}
 
 // ValidRole reports whether s names a role.
 func ValidRole(s string) bool { return slices.Contains(Roles, Role(s)) }

@@ -29,6 +29,13 @@ type Config struct {
 	SecureCookies  bool
 	LogLevel       string
 
+	// Rights is the requests settings file (laws, timeouts, connectors).
+	Rights string
+	// PublicURL is how people reach steward; links in e-mails use it.
+	PublicURL string
+	// FacebookAppSecret enables the Facebook data-deletion callback.
+	FacebookAppSecret string
+
 	MaxBody        int64
 	MaxBatch       int
 	RatePerSecond  float64
@@ -52,6 +59,9 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when served over HTTPS)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.Rights, "rights", "", "data subject requests settings YAML: laws, timeouts, support contacts, connectors (docs/requests.md)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "URL people use to reach steward, for links in e-mails (default: http://ADDR)")
+	fs.StringVar(&c.FacebookAppSecret, "facebook-app-secret", "", "Facebook app secret; enables POST /callbacks/facebook/data-deletion")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest collection request body in bytes")
 	fs.IntVar(&c.MaxBatch, "max-batch", 100, "most events in one collection request")
 	fs.Float64Var(&c.RatePerSecond, "rate", 200, "collection requests per second per client network (0 = no limit)")

@@ -49,6 +49,20 @@ var authzMatrix = map[string]struct {
 		{method: "POST", path: "/v1/datasets/interaction_data/lookup", hdr: map[string]string{"X-Steward-Purpose": "data_subject_request"},
 			body: `{"subject":"7f1d5a3e-0c1b-4f7e-9a51-3b2d6f1e8c90","from":"2026-11-22T00:00:00Z","to":"2026-11-23T00:00:00Z"}`, allowed: []auth.Role{auth.Support}},
 	}},
+	// Public pages and callbacks: a status token, a signature or the
+	// person's own e-mail guards each; none asks for a sign-in.
+	"GET /static/":                           {public: true},
+	"GET /privacy/requests/new":              {public: true},
+	"POST /privacy/requests":                 {public: true},
+	"GET /privacy/requests/{id}":             {public: true},
+	"GET /privacy/requests/{id}/confirm":     {public: true},
+	"POST /privacy/requests/{id}/confirm":    {public: true},
+	"POST /privacy/requests/{id}/answer":     {public: true},
+	"GET /privacy/requests/{id}/export":      {public: true},
+	"POST /callbacks/facebook/data-deletion": {public: true},
+	"POST /callbacks/connectors/{name}":      {public: true},
+	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
+		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
 	"GET /v1/retention/sweeps": {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
 }

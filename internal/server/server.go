@@ -27,6 +27,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/collect"
 	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
@@ -34,8 +35,11 @@ import (
 	"github.com/steward-privacy/steward/internal/readapi"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
+	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/sdk"
 )
 
@@ -58,17 +62,22 @@ type Server struct {
 	// Policy decides reads of collected data.
 	Policy *policy.Policy
 
-	handler   http.Handler
-	mux       *http.ServeMux
-	routes    []Route
-	authn     auth.Tokens
-	access    *accesslog.Appender
-	batcher   *collect.Batcher
-	sweeper   *retention.Sweeper
-	metrics   *prometheus.Registry
-	ready     bool
-	readyMu   sync.RWMutex
-	closeOnce sync.Once
+	handler http.Handler
+	mux     *http.ServeMux
+	routes  []Route
+	authn   auth.Tokens
+	access  *accesslog.Appender
+	// Rights answers data subject requests.
+	Rights     *rights.Service
+	connectors *connectors.Set
+	privacy    *privacy.Pages
+	rightsAPI  *rightsapi.API
+	batcher    *collect.Batcher
+	sweeper    *retention.Sweeper
+	metrics    *prometheus.Registry
+	ready      bool
+	readyMu    sync.RWMutex
+	closeOnce  sync.Once
 }
 
 // New opens storage (applying migrations), loads the registry and the key,
@@ -142,6 +151,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	read := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	audit := &auditapi.API{Store: st, Registry: reg, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	s.authn = auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
+	if err := s.buildRights(cfg, reg, guard, ips); err != nil {
+		st.Close()
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -173,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("GET /v1/datasets/{name}/events", auth.Roles, http.HandlerFunc(read.Events))
 	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
 	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
+	s.rightsRoutes()
 	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.sweeper.Handler))
 
 	s.handler = chain(mux, s.Log, ips)
@@ -206,6 +220,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start runs the background workers until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	go s.sweeper.Run(ctx)
+	go s.tickRights(ctx)
 }
 
 // Serve listens on l until ctx ends, then shuts down gracefully: it stops
@@ -248,6 +263,7 @@ func (s *Server) Close() {
 		s.setReady(false)
 		s.batcher.Close()
 		s.access.Close()
+		s.connectors.Close()
 		s.Store.Close()
 	})
 }

@@ -1,0 +1,128 @@
+package rights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+// Get returns a request and its history and steps, for the portal.
+func (s *Service) Get(ctx context.Context, id string) (store.Request, []store.RequestEvent, []store.RequestStep, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return r, nil, nil, err
+	}
+	hist, err := s.Store.RequestHistory(ctx, id)
+	if err != nil {
+		return r, nil, nil, err
+	}
+	steps, err := s.Store.RequestSteps(ctx, id)
+	return r, hist, steps, err
+}
+
+// Take: support starts work on a received request.
+func (s *Service) Take(ctx context.Context, id, actor string) (store.Request, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	r.Assignee = actor
+	return s.transition(ctx, r, Take, actor, "taken by "+actor, nil)
+}
+
+// AskUser sends the person a question; the request waits for the answer.
+func (s *Service) AskUser(ctx context.Context, id, actor, question string) (store.Request, error) {
+	question = strings.TrimSpace(question)
+	if question == "" || len(question) > 2000 {
+		return store.Request{}, fmt.Errorf("%w: write a question of at most 2000 characters", ErrBadIntake)
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	r.Question, r.Answer = question, ""
+	return s.transition(ctx, r, Ask, actor, "asked the person: "+question, nil)
+}
+
+// AnswerQuestion records the person's answer from the status page and
+// puts the request back in progress.
+func (s *Service) AnswerQuestion(ctx context.Context, id, token, answer string) (store.Request, error) {
+	answer = strings.TrimSpace(answer)
+	if answer == "" || len(answer) > 5000 {
+		return store.Request{}, fmt.Errorf("%w: write an answer of at most 5000 characters", ErrBadIntake)
+	}
+	r, _, err := s.View(ctx, id, token)
+	if err != nil {
+		return r, err
+	}
+	r.Answer = answer
+	return s.transition(ctx, r, Answer, "user", "the person answered: "+answer, nil)
+}
+
+// RejectRequest closes an open request with a reason the person reads.
+func (s *Service) RejectRequest(ctx context.Context, id, actor, reason string) (store.Request, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 2000 {
+		return store.Request{}, fmt.Errorf("%w: a rejection needs a reason (at most 2000 characters) the person will read", ErrBadIntake)
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	r.RejectReason = reason
+	return s.transition(ctx, r, Reject, actor, "rejected: "+reason, nil)
+}
+
+// Extend uses the law's one extension of the deadline, with a reason.
+func (s *Service) Extend(ctx context.Context, id, actor, reason string) (store.Request, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return store.Request{}, fmt.Errorf("%w: an extension needs a reason", ErrBadIntake)
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case !Status(r.Status).Open():
+		return r, fmt.Errorf("%w: the request is closed", ErrNotReady)
+	case r.ExtensionReason != "":
+		return r, fmt.Errorf("%w: the deadline was already extended once", ErrNotReady)
+	}
+	law := s.Config.Laws[r.Law]
+	r.DueAt, r.ExtensionReason = law.Extended(r.DueAt), reason
+	return s.note(ctx, r, actor, "deadline extended to "+r.DueAt.Format("2006-01-02")+": "+reason,
+		[]store.OutboxMessage{s.extensionMail(r)})
+}
+
+func (s *Service) extensionMail(r store.Request) store.OutboxMessage {
+	m := s.mail(r, mailReceived, nil)
+	m.Subject = "More time needed for your request " + r.ID
+	m.Body = "Hello,\n\nWe need more time to complete your " + r.Type + " request " + r.ID + ", because:\n\n  " + r.ExtensionReason +
+		"\n\nThe new deadline is " + r.DueAt.Format("2 January 2006") + ". Follow it here:\n\n  " + s.StatusURL(r.ID) + "\n\n" + s.Config.Controller + "\n"
+	m.Ref = "request:" + r.ID + ":extended"
+	return m
+}
+
+// ExportFile returns the path of a request's access archive if token is
+// its status token and the archive has not expired.
+func (s *Service) ExportFile(ctx context.Context, id, token string) (store.Request, string, error) {
+	r, _, err := s.View(ctx, id, token)
+	if err != nil {
+		return r, "", err
+	}
+	if r.ExportPath == "" {
+		return r, "", fmt.Errorf("%w: there is no archive for this request", ErrNotReady)
+	}
+	if !s.Clock.Now().Before(r.ExportExpiresAt) {
+		return r, "", ErrExpired
+	}
+	if _, err := os.Stat(r.ExportPath); errors.Is(err, os.ErrNotExist) {
+		return r, "", ErrExpired
+	}
+	return r, r.ExportPath, nil
+}

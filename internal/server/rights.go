@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	nethttp "net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/connectors"
+	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/rightsapi"
+	"github.com/steward-privacy/steward/internal/web/privacy"
+	"github.com/steward-privacy/steward/internal/web/static"
+)
+
+// buildRights assembles data subject requests: the rules, the connectors
+// and the pages and endpoints that serve them.
+func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *csrf.Guard, ips clientip.Resolver) error {
+	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	if public == "" {
+		public = "http://" + cfg.Addr
+	}
+	rc := rights.DefaultConfig(public)
+	rc.ExportDir = filepath.Join(cfg.DataDir, "exports")
+	events := &connectors.Events{Store: s.Store, Keyer: s.Keyer, Registry: reg}
+	set, err := connectors.Load(cfg.Rights, &rc, events)
+	if err != nil {
+		return err
+	}
+	s.connectors = set
+	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
+		Identity: set.Identity, Connectors: set.List}
+	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
+	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
+		Webhooks: set.Webhooks, Log: s.Log}
+	return nil
+}
+
+func (s *Server) rightsRoutes() {
+	p, api := s.privacy, s.rightsAPI
+	s.handle("GET /static/", nil, static.Handler())
+	s.handle("GET /privacy/requests/new", nil, hf(p.New))
+	s.handle("POST /privacy/requests", nil, hf(p.Create))
+	s.handle("GET /privacy/requests/{id}", nil, hf(p.Status))
+	s.handle("GET /privacy/requests/{id}/confirm", nil, hf(p.ConfirmPage))
+	s.handle("POST /privacy/requests/{id}/confirm", nil, hf(p.Confirm))
+	s.handle("POST /privacy/requests/{id}/answer", nil, hf(p.Answer))
+	s.handle("GET /privacy/requests/{id}/export", nil, hf(p.Export))
+	s.handle("POST /v1/requests", []auth.Role{auth.App}, hf(api.Create))
+	s.handle("POST /callbacks/facebook/data-deletion", nil, hf(api.Facebook))
+	s.handle("POST /callbacks/connectors/{name}", nil, hf(api.Completion))
+}
+
+// tickRights runs the requests' calendar once a minute.
+func (s *Server) tickRights(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Rights.Tick(ctx); err != nil {
+				s.Log.Error("requests: scheduled work failed", "err", err)
+			}
+		}
+	}
+}
+
+func hf(f func(nethttp.ResponseWriter, *nethttp.Request)) nethttp.Handler {
+	return nethttp.HandlerFunc(f)
+}

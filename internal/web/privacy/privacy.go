@@ -1,0 +1,327 @@
+// Package privacy serves the public pages of data subject requests: the
+// request form, the e-mailed confirmation, the status page with its
+// question-and-answer form and the access archive download. They work
+// without JavaScript and load nothing from another host.
+package privacy
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+//go:embed templates/*.html
+var files embed.FS
+
+var pages = map[string]*template.Template{}
+
+func init() {
+	funcs := template.FuncMap{"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 January 2006, 15:04 UTC")
+	}}
+	for _, p := range []string{"new", "sent", "message", "confirm", "status"} {
+		pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
+	}
+}
+
+// Pages serves the public request pages.
+type Pages struct {
+	Rights *rights.Service
+	CSRF   *csrf.Guard
+	Access accesslog.Recorder
+	IPs    clientip.Resolver
+	Log    *slog.Logger
+}
+
+type form struct {
+	Email, Type string
+	Ack         bool
+}
+
+type view struct {
+	Title, Error, Notice, Controller string
+	CSRF                             string
+	Form                             form
+	Email, Body                      string
+	Request                          store.Request
+	Token, Code                      string
+	StatusWords                      string
+	Open, NeedsConfirmation          bool
+	ExportReady                      bool
+	Receipt                          *rights.Receipt
+	ReceiptKey                       string
+	History                          []historyLine
+}
+
+type historyLine struct {
+	At    time.Time
+	Words string
+}
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	v.Controller = p.Rights.Config.Controller
+	if v.CSRF == "" {
+		v.CSRF = p.CSRF.Issue(w, r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pages[page].ExecuteTemplate(w, page+".html", v); err != nil {
+		p.Log.Error("page: render failed", "page", page, "err", err)
+	}
+}
+
+// New handles GET /privacy/requests/new.
+func (p *Pages) New(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "new", view{Title: "Your personal data"})
+}
+
+// Create handles POST /privacy/requests.
+func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Error: "The form could not be read; please try again."})
+		return
+	}
+	f := form{Email: strings.TrimSpace(r.PostFormValue("email")), Type: r.PostFormValue("type"), Ack: r.PostFormValue("acknowledge") == "yes"}
+	if !p.CSRF.Check(r, r.PostFormValue("csrf")) {
+		p.render(w, r, http.StatusForbidden, "new", view{Title: "Your personal data", Form: f,
+			Error: "For your safety this form expired. Please send it again."})
+		return
+	}
+	sub, err := p.Rights.Submit(r.Context(), rights.Intake{Channel: rights.ChannelWeb, Type: f.Type, Email: f.Email, Acknowledged: f.Ack})
+	var dup *rights.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: f, Error: dup.Error() + "."})
+		return
+	case errors.Is(err, rights.ErrBadIntake):
+		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Form: f, Error: sentence(err)})
+		return
+	case err != nil:
+		p.unavailable(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "sent", view{Title: "Check your e-mail", Email: sub.Request.Email})
+}
+
+// Status handles GET /privacy/requests/{id}?token=….
+func (p *Pages) Status(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	req, hist, err := p.Rights.View(r.Context(), r.PathValue("id"), token)
+	if err != nil {
+		p.viewError(w, r, err)
+		return
+	}
+	v := view{Title: "Your request", Request: req, Token: token, StatusWords: rights.Status(req.Status).Words(),
+		Open: rights.Status(req.Status).Open(), Notice: r.URL.Query().Get("notice")}
+	if v.Notice != "" && !knownNotices[v.Notice] {
+		v.Notice = ""
+	} else if v.Notice != "" {
+		v.Notice = noticeText[v.Notice]
+	}
+	v.NeedsConfirmation = req.EmailConfirmedAt.IsZero() && v.Open && req.Status != string(rights.WaitingForEmail)
+	v.ExportReady = req.ExportPath != "" && p.Rights.Clock.Now().Before(req.ExportExpiresAt)
+	if req.Receipt != "" {
+		if rc, err := rights.VerifyReceipt(req.Receipt, nil); err == nil {
+			v.Receipt = &rc
+			v.ReceiptKey = p.Rights.ReceiptPublicKey()
+		}
+	}
+	for _, h := range hist {
+		v.History = append(v.History, historyLine{At: h.At, Words: publicWords(h)})
+	}
+	p.render(w, r, http.StatusOK, "status", v)
+}
+
+var noticeText = map[string]string{
+	"confirmed": "Thank you: your request is confirmed.",
+	"answered":  "Thank you: we received your answer.",
+}
+var knownNotices = map[string]bool{"confirmed": true, "answered": true}
+
+// ConfirmPage handles GET /privacy/requests/{id}/confirm: it only shows a
+// button, because mail scanners open links and must not confirm anything.
+func (p *Pages) ConfirmPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req, _, err := p.Rights.View(r.Context(), r.PathValue("id"), q.Get("token"))
+	if err != nil {
+		p.viewError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your request", Request: req, Token: q.Get("token"), Code: q.Get("code")})
+}
+
+// Confirm handles POST /privacy/requests/{id}/confirm.
+func (p *Pages) Confirm(w http.ResponseWriter, r *http.Request) {
+	if !p.checkForm(w, r) {
+		return
+	}
+	id, token := r.PathValue("id"), r.PostFormValue("token")
+	_, err := p.Rights.Confirm(r.Context(), id, token, r.PostFormValue("code"))
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/privacy/requests/"+id+"?token="+token+"&notice=confirmed", http.StatusSeeOther)
+	case errors.Is(err, rights.ErrUsed):
+		http.Redirect(w, r, "/privacy/requests/"+id+"?token="+token+"&notice=confirmed", http.StatusSeeOther)
+	default:
+		p.viewError(w, r, err)
+	}
+}
+
+// Answer handles POST /privacy/requests/{id}/answer.
+func (p *Pages) Answer(w http.ResponseWriter, r *http.Request) {
+	if !p.checkForm(w, r) {
+		return
+	}
+	id, token := r.PathValue("id"), r.PostFormValue("token")
+	_, err := p.Rights.AnswerQuestion(r.Context(), id, token, r.PostFormValue("answer"))
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/privacy/requests/"+id+"?token="+token+"&notice=answered", http.StatusSeeOther)
+	case errors.Is(err, rights.ErrBadIntake):
+		p.render(w, r, http.StatusBadRequest, "message", view{Title: "Your answer was not sent", Error: sentence(err),
+			Body: "Go back to your request's page and try again."})
+	default:
+		p.viewError(w, r, err)
+	}
+}
+
+// Export handles GET /privacy/requests/{id}/export?token=…: the download
+// is recorded in the access log before a byte is sent.
+func (p *Pages) Export(w http.ResponseWriter, r *http.Request) {
+	req, path, err := p.Rights.ExportFile(r.Context(), r.PathValue("id"), r.URL.Query().Get("token"))
+	if err != nil {
+		p.viewError(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		p.viewError(w, r, rights.ErrExpired)
+		return
+	}
+	defer f.Close()
+	e := &accesslog.Entry{At: p.Rights.Clock.Now(), Actor: "data subject", AuthMethod: "status-token", CredentialID: req.ID,
+		Role: "data_subject", Purpose: "data_subject_request", Dataset: "@request_export", Query: "access archive of request " + req.ID,
+		SubjectKeys: []string{req.SubjectKey}, Decision: accesslog.Allowed, Reason: "the person's own access request"}
+	if a := p.IPs.Addr(r); a.IsValid() {
+		e.ClientNet = minimise.TruncateIP(a, 24, 48).String()
+	}
+	if err := p.Access.Append(r.Context(), e); err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+req.ID+`.zip"`)
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, req.ID+".zip", time.Time{}, f)
+}
+
+func (p *Pages) checkForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
+	if err := r.ParseForm(); err != nil {
+		p.render(w, r, http.StatusBadRequest, "message", view{Title: "Something went wrong", Error: "The form could not be read; please try again."})
+		return false
+	}
+	if !p.CSRF.Check(r, r.PostFormValue("csrf")) {
+		p.render(w, r, http.StatusForbidden, "message", view{Title: "Please try again",
+			Error: "For your safety this form expired. Go back, reload the page and send it again."})
+		return false
+	}
+	return true
+}
+
+// viewError answers a bad link the same way whether the request exists
+// or not, so ids cannot be probed.
+func (p *Pages) viewError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, rights.ErrNotFound), errors.Is(err, rights.ErrBadToken):
+		p.render(w, r, http.StatusNotFound, "message", view{Title: "This link is not valid",
+			Body: "Check that you copied the whole link from our e-mail."})
+	case errors.Is(err, rights.ErrExpired):
+		p.render(w, r, http.StatusGone, "message", view{Title: "This link has expired",
+			Body: "The request was closed or the link is too old. You are welcome to make a new request."})
+	case errors.Is(err, rights.ErrNotReady), errors.Is(err, rights.ErrChanged):
+		p.render(w, r, http.StatusConflict, "message", view{Title: "That cannot be done now", Error: sentence(err)})
+	default:
+		p.unavailable(w, r, err)
+	}
+}
+
+func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	p.Log.Error("privacy page: failed", "err", err)
+	w.Header().Set("Retry-After", "30")
+	p.render(w, r, http.StatusServiceUnavailable, "message", view{Title: "Please try again in a moment",
+		Body: "We could not save or read your request just now. Nothing was lost; please try again in a minute."})
+}
+
+// publicWords tells the history without staff names or internal notes.
+func publicWords(h store.RequestEvent) string {
+	if h.From == h.To {
+		switch {
+		case strings.HasPrefix(h.Note, "e-mail address confirmed"):
+			return "You confirmed the request."
+		case strings.HasPrefix(h.Note, "deadline extended"):
+			return "We extended the deadline: " + strings.SplitN(h.Note, ": ", 2)[len(strings.SplitN(h.Note, ": ", 2))-1]
+		case strings.HasPrefix(h.Note, "deactivated"):
+			return "Your account was deactivated everywhere; the data will be deleted after the grace period."
+		case strings.HasPrefix(h.Note, "execution started"):
+			return "We started carrying out the request."
+		case h.From == "":
+			return "We received the request."
+		}
+		return "We worked on the request."
+	}
+	switch rights.Status(h.To) {
+	case rights.WaitingForEmail:
+		return "We received the request and e-mailed you a confirmation link."
+	case rights.Received:
+		if h.From == "" {
+			return "We received the request."
+		}
+		return "You confirmed the request; it is waiting for our team."
+	case rights.InProgress:
+		if rights.Status(h.From) == rights.WaitingForUser {
+			return "You answered our question; we continue."
+		}
+		return "Our team started work on the request."
+	case rights.WaitingForUser:
+		return "We asked you a question."
+	case rights.Done:
+		return "The request is done."
+	case rights.Rejected:
+		return "The request was closed without action."
+	}
+	return "The request changed."
+}
+
+// sentence turns an error into a sentence for a page.
+func sentence(err error) string {
+	s := err.Error()
+	for _, prefix := range []string{rights.ErrBadIntake.Error() + ": ", rights.ErrNotReady.Error() + ": "} {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
