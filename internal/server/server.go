@@ -39,6 +39,7 @@ import (
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
+	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/sdk"
 )
@@ -71,6 +72,7 @@ type Server struct {
 	Rights     *rights.Service
 	connectors *connectors.Set
 	privacy    *privacy.Pages
+	portal     *portal.Portal
 	rightsAPI  *rightsapi.API
 	batcher    *collect.Batcher
 	sweeper    *retention.Sweeper
