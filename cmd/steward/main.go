@@ -27,6 +27,8 @@ usage:
   steward token create --role ROLE --name NAME    create an API token (printed once)
   steward token list                              list API tokens (never their secrets)
   steward token revoke ID                         revoke an API token
+  steward log verify                              check the access log's hash chain from the first entry
+  steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
   steward version                                 print the version
 `
 
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRegistry(args[1:], stdout)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout)
+	case "log":
+		err = cmdLog(ctx, args[1:], stdout)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout)
 	case "version", "--version", "-version":

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// cmdLog verifies the access log's chain or prints its head.
+func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
+	const use = "usage: steward log verify|head [--data DIR | --db DSN]"
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
+		return usageError{use}
+	}
+	cfg, fs, err := flags("log "+args[0], args[1:], nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{use}
+	}
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if args[0] == "head" {
+		h, err := st.AccessHead(ctx)
+		if errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintln(stdout, "0", hex.EncodeToString(accesslog.GenesisHash), "(empty log)")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, h.Seq, hex.EncodeToString(h.Hash), h.At.UTC().Format(time.RFC3339))
+		return nil
+	}
+	start := time.Now()
+	res, err := accesslog.Verify(ctx, st)
+	if err != nil {
+		return err
+	}
+	if res.Break != nil {
+		return fmt.Errorf("access log broken at entry %d: %s (%d entries before it verified)", res.Break.Seq, res.Break.Reason, res.Checked)
+	}
+	took := time.Since(start)
+	fmt.Fprintf(stdout, "ok: %d entries verified in %s, head %d %s\n", res.Checked, took.Round(time.Millisecond), res.HeadSeq, hex.EncodeToString(res.HeadHash))
+	return nil
+}
