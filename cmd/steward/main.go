@@ -29,6 +29,8 @@ usage:
   steward token revoke ID                         revoke an API token
   steward log verify                              check the access log's hash chain from the first entry
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
+  steward requests receipt ID                     print and verify an erasure receipt
+  steward connectors check [--rights FILE]        test every connector's settings and reach
   steward version                                 print the version
 `
 
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRegistry(args[1:], stdout)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout)
+	case "requests":
+		err = cmdRequests(ctx, args[1:], stdout)
+	case "connectors":
+		err = cmdConnectors(ctx, args[1:], stdout)
 	case "log":
 		err = cmdLog(ctx, args[1:], stdout)
 	case "token":

@@ -104,3 +104,19 @@ func VerifyReceipt(stored string, want ed25519.PublicKey) (Receipt, error) {
 func (s *Service) ReceiptPublicKey() string {
 	return base64.StdEncoding.EncodeToString(SigningKey(s.Keyer).Public().(ed25519.PublicKey))
 }
+
+// VerifiedReceipt returns a done request's receipt after checking its
+// signature against this server's key.
+func (s *Service) VerifiedReceipt(ctx context.Context, id string) (Receipt, string, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return Receipt{}, "", err
+	}
+	if r.Receipt == "" {
+		return Receipt{}, "", fmt.Errorf("request %s has no receipt (it is %s)", id, Status(r.Status).Words())
+	}
+	var sr SignedReceipt
+	_ = json.Unmarshal([]byte(r.Receipt), &sr)
+	rc, err := VerifyReceipt(r.Receipt, SigningKey(s.Keyer).Public().(ed25519.PublicKey))
+	return rc, string(sr.Receipt), err
+}
