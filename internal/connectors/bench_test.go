@@ -1,0 +1,74 @@
+package connectors
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// BenchmarkEraseOneSubject measures the event-store step of an erasure:
+// one subject's events deleted from a store holding STEWARD_BENCH_EVENTS
+// events (default 10M; ~10 per subject, spread over 30 days). SQLite
+// always; PostgreSQL when STEWARD_BENCH_POSTGRES names a scratch database.
+func BenchmarkEraseOneSubject(b *testing.B) {
+	n := 10_000_000
+	if v, err := strconv.Atoi(os.Getenv("STEWARD_BENCH_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	dsns := map[string]string{"sqlite": ""}
+	if pg := os.Getenv("STEWARD_BENCH_POSTGRES"); pg != "" {
+		dsns["postgres"] = pg
+	}
+	keyer, _ := minimise.NewKeyer(make([]byte, 32))
+	reg, _ := registry.Default()
+	subjects := n / 10
+	for name, dsn := range dsns {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := backends.Open(ctx, dsn, b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+			batch := make([]store.Event, 0, 20_000)
+			for i := range n {
+				subj := i % subjects
+				batch = append(batch, store.Event{Dataset: "interaction_data", ReceivedAt: day.Add(time.Duration(i%(30*144)) * 10 * time.Minute),
+					SubjectKey: keyer.Hash("subject", fmt.Sprintf("account-%d", subj)), Data: []byte(`{"language":"en_US","number_emails":3}`)})
+				if len(batch) == cap(batch) || i == n-1 {
+					if _, err := st.InsertEvents(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			b.Logf("%s: stored %d events for %d subjects in %s", name, n, subjects, time.Since(start).Round(time.Second))
+			ev := &Events{Store: st, Keyer: keyer, Registry: reg}
+			var worst time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				t0 := time.Now()
+				res, err := ev.Purge(ctx, rights.Subject{AccountID: fmt.Sprintf("account-%d", (i*7919)%subjects)})
+				if err != nil || res.Count == 0 {
+					b.Fatalf("%+v %v", res, err)
+				}
+				worst = max(worst, time.Since(t0))
+			}
+			b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+		})
+	}
+}
