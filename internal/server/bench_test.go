@@ -2,8 +2,14 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/url"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -30,4 +36,54 @@ func BenchmarkCollectBatch100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkRequestIntake submits the public request form (erasure, a new
+// address each time) from 16 concurrent browsers over loopback HTTP: CSRF
+// check, validation, one transaction with the request, its history entry
+// and the confirmation e-mail in the outbox.
+func BenchmarkRequestIntake(b *testing.B) {
+	for name, dsn := range map[string]string{"sqlite": "", "postgres": os.Getenv("STEWARD_TEST_POSTGRES")} {
+		b.Run(name, func(b *testing.B) {
+			if name == "postgres" {
+				if dsn == "" {
+					b.Skip("set STEWARD_TEST_POSTGRES")
+				}
+				dsn = pgSchema(b)
+			}
+			n := startNode(b, testConfig(b, dsn))
+			var browsers []*browser
+			for range 16 {
+				browsers = append(browsers, newBrowser(b, n.http.URL))
+			}
+			var next atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			per := (b.N + 15) / 16
+			for _, br := range browsers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range per {
+						form := url.Values{"csrf": {br.csrf}, "email": {fmt.Sprintf("person%d@example.org", next.Add(1))},
+							"type": {"erasure"}, "acknowledge": {"yes"}}
+						resp, err := br.c.PostForm(n.http.URL+"/privacy/requests", form)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Errorf("status %d", resp.StatusCode)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(per*16)/time.Since(start).Seconds(), "requests/s")
+		})
+	}
 }

@@ -168,7 +168,7 @@ const (
 func backendsUnderTest(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "" },
-		"postgres": pgSchema,
+		"postgres": func(t *testing.T) string { return pgSchema(t) },
 	}
 }
 
@@ -552,7 +552,7 @@ func TestOpsEndpoints(t *testing.T) {
 
 // pgSchema makes an empty schema for one test and returns a DSN using it.
 // It skips the test when STEWARD_TEST_POSTGRES is not set.
-func pgSchema(t *testing.T) string {
+func pgSchema(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("STEWARD_TEST_POSTGRES")
 	if base == "" {
