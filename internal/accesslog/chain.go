@@ -9,8 +9,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"github.com/steward-privacy/steward/internal/store"
 	"slices"
+
+	"github.com/steward-privacy/steward/internal/store"
 )
 
 // Decisions.
@@ -33,36 +34,38 @@ var GenesisHash = make([]byte, sha256.Size)
 // docs/access-log.md: version, seq, time, every field length-prefixed in a
 // fixed order, the sorted subject keys, and the previous entry's hash.
 func ComputeHash(e *Entry) []byte {
-	var b bytes.Buffer
-	b.Grow(256 + 72*len(e.SubjectKeys))
-	b.WriteString(hashVersion)
-	b.WriteByte(0)
-	var n [8]byte
-	put64 := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
-		b.Write(n[:])
-	}
-	putStr := func(s string) {
-		binary.BigEndian.PutUint32(n[:4], uint32(len(s)))
-		b.Write(n[:4])
-		b.WriteString(s)
-	}
-	put64(e.Seq)
-	put64(e.At.UnixMicro())
-	for _, s := range []string{e.Actor, e.AuthMethod, e.CredentialID, e.Role, e.Purpose,
-		e.Dataset, e.Query, e.ClientNet, e.Decision, e.Reason} {
-		putStr(s)
-	}
-	put64(e.Records)
-	put64(e.Subjects)
-	binary.BigEndian.PutUint32(n[:4], uint32(len(e.SubjectKeys)))
-	b.Write(n[:4])
-	for _, k := range e.SubjectKeys {
-		putStr(k)
-	}
-	b.Write(e.PrevHash)
-	sum := sha256.Sum256(b.Bytes())
+	sum := hashOf(e)
 	return sum[:]
+}
+
+// hashOf builds the message in a stack buffer: verifying a large log hashes
+// every entry, and a heap buffer per entry was most of the cost.
+func hashOf(e *Entry) [sha256.Size]byte {
+	var stack [512]byte
+	return sha256.Sum256(appendMessage(stack[:0], e))
+}
+
+func appendMessage(b []byte, e *Entry) []byte {
+	b = append(b, hashVersion...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixMicro()))
+	for _, s := range [...]string{e.Actor, e.AuthMethod, e.CredentialID, e.Role, e.Purpose,
+		e.Dataset, e.Query, e.ClientNet, e.Decision, e.Reason} {
+		b = appendString(b, s)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Records))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Subjects))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.SubjectKeys)))
+	for _, k := range e.SubjectKeys {
+		b = appendString(b, k)
+	}
+	return append(b, e.PrevHash...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 // Seal fills in PrevHash and Hash for an entry appended after prev (nil for
