@@ -63,18 +63,19 @@ func (s *Server) rightsRoutes() {
 	s.handle("POST /callbacks/connectors/{name}", nil, hf(api.Completion))
 }
 
-// tickRights runs the requests' calendar once a minute.
+// tickRights runs the requests' calendar at start (resuming executions a
+// crash interrupted) and then once a minute.
 func (s *Server) tickRights(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
+		if err := s.Rights.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("requests: scheduled work failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Rights.Tick(ctx); err != nil {
-				s.Log.Error("requests: scheduled work failed", "err", err)
-			}
 		}
 	}
 }
