@@ -3,6 +3,7 @@ package accesslog
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 
 	"github.com/steward-privacy/steward/internal/store"
@@ -69,7 +70,11 @@ func Verify(ctx context.Context, st store.AccessLog) (Result, error) {
 		jobs <- cur
 		cur = &batch{entries: make([]Entry, 0, chunk), done: make(chan struct{})}
 	}
-	scanErr := st.ScanAccess(ctx, 0, func(e *Entry) error {
+	// From the very bottom, so a row slipped in below seq 1 is caught.
+	scanErr := st.ScanAccess(ctx, math.MinInt64, func(e *Entry) error {
+		if e.Seq < 1 {
+			return &Break{Seq: e.Seq, Reason: "placed before the first entry (inserted)"}
+		}
 		cur.entries = append(cur.entries, *e)
 		if len(cur.entries) == chunk {
 			flush()
@@ -82,12 +87,14 @@ func Verify(ctx context.Context, st store.AccessLog) (Result, error) {
 	close(jobs)
 	close(ordered)
 	failed := <-checked
-	if scanErr != nil {
-		return res, scanErr
-	}
 	var br *Break
-	if errors.As(failed, &br) {
+	switch {
+	case errors.As(failed, &br):
 		res.Break = br
+	case errors.As(scanErr, &br):
+		res.Break = br
+	case scanErr != nil:
+		return res, scanErr
 	}
 	return res, nil
 }
