@@ -28,6 +28,7 @@ type Store interface {
 	Sweeps
 	Settings
 	AccessLog
+	Outbox
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

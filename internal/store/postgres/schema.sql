@@ -88,3 +88,22 @@ CREATE OR REPLACE TRIGGER access_log_subjects_append_only BEFORE UPDATE OR DELET
   FOR EACH ROW EXECUTE FUNCTION steward_access_log_append_only();
 CREATE OR REPLACE TRIGGER access_log_subjects_no_truncate BEFORE TRUNCATE ON access_log_subjects
   FOR EACH STATEMENT EXECUTE FUNCTION steward_access_log_append_only();
+-- Messages steward has promised to send (see docs/notify.md). A row is
+-- pending while sent_at and failed_at are null; next_attempt_at is both the
+-- retry time and, while a worker holds the message, the end of its lease.
+CREATE TABLE IF NOT EXISTS outbox (
+  id bigserial PRIMARY KEY,
+  kind text NOT NULL,
+  recipient text NOT NULL,
+  subject text NOT NULL DEFAULT '',
+  body text NOT NULL,
+  ref text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL,
+  next_attempt_at timestamptz NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  last_error text NOT NULL DEFAULT '',
+  sent_at timestamptz,
+  failed_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref text_pattern_ops);

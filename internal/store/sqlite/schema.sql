@@ -75,3 +75,22 @@ CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_update BEFORE UPDATE ON acce
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS access_log_subjects_no_delete BEFORE DELETE ON access_log_subjects
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+-- Messages steward has promised to send (see docs/notify.md). A row is
+-- pending while sent_at = 0 and failed_at = 0; next_attempt_at is both the
+-- retry time and, while a worker holds the message, the end of its lease.
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL,
+  ref TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  sent_at INTEGER NOT NULL DEFAULT 0,
+  failed_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at = 0 AND failed_at = 0;
+CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref, id);

@@ -21,6 +21,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Retention", func(t *testing.T) { retention(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { tokens(t, open(t)) })
 	t.Run("SweepsAndSettings", func(t *testing.T) { sweepsAndSettings(t, open(t)) })
+	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
+	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
