@@ -317,20 +317,24 @@ func TestMailerConfig(t *testing.T) {
 		mod  func(*notify.MailerConfig)
 		fail bool
 	}{
-		"defaults":                  {func(*notify.MailerConfig) {}, false},
-		"no host":                   {func(c *notify.MailerConfig) { c.Host = "" }, true},
-		"no from":                   {func(c *notify.MailerConfig) { c.From = "" }, true},
-		"bad from":                  {func(c *notify.MailerConfig) { c.From = "steward" }, true},
-		"from with line break":      {func(c *notify.MailerConfig) { c.From = "a@example.org\r\nBcc: b@example.org" }, true},
-		"bad mode":                  {func(c *notify.MailerConfig) { c.StartTLS = "sometimes" }, true},
-		"bad port":                  {func(c *notify.MailerConfig) { c.Port = 70000 }, true},
-		"off to a remote host":      {func(c *notify.MailerConfig) { c.StartTLS = notify.StartTLSOff }, true},
-		"off to a remote, allowed":  {func(c *notify.MailerConfig) { c.StartTLS, c.AllowInsecure = notify.StartTLSOff, true }, false},
-		"off to loopback":           {func(c *notify.MailerConfig) { c.StartTLS, c.Host = notify.StartTLSOff, "127.0.0.1" }, false},
-		"off to localhost":          {func(c *notify.MailerConfig) { c.StartTLS, c.Host = notify.StartTLSOff, "localhost" }, false},
-		"off to ::1 with password":  {func(c *notify.MailerConfig) { c.StartTLS, c.Host, c.Username, c.Password = notify.StartTLSOff, "::1", "u", "hunter2" }, false},
-		"password in clear, remote": {func(c *notify.MailerConfig) { c.StartTLS, c.AllowInsecure, c.Username, c.Password = notify.StartTLSOff, true, "u", "hunter2" }, true},
-		"opportunistic":             {func(c *notify.MailerConfig) { c.StartTLS = notify.StartTLSOpportunistic }, false},
+		"defaults":                 {func(*notify.MailerConfig) {}, false},
+		"no host":                  {func(c *notify.MailerConfig) { c.Host = "" }, true},
+		"no from":                  {func(c *notify.MailerConfig) { c.From = "" }, true},
+		"bad from":                 {func(c *notify.MailerConfig) { c.From = "steward" }, true},
+		"from with line break":     {func(c *notify.MailerConfig) { c.From = "a@example.org\r\nBcc: b@example.org" }, true},
+		"bad mode":                 {func(c *notify.MailerConfig) { c.StartTLS = "sometimes" }, true},
+		"bad port":                 {func(c *notify.MailerConfig) { c.Port = 70000 }, true},
+		"off to a remote host":     {func(c *notify.MailerConfig) { c.StartTLS = notify.StartTLSOff }, true},
+		"off to a remote, allowed": {func(c *notify.MailerConfig) { c.StartTLS, c.AllowInsecure = notify.StartTLSOff, true }, false},
+		"off to loopback":          {func(c *notify.MailerConfig) { c.StartTLS, c.Host = notify.StartTLSOff, "127.0.0.1" }, false},
+		"off to localhost":         {func(c *notify.MailerConfig) { c.StartTLS, c.Host = notify.StartTLSOff, "localhost" }, false},
+		"off to ::1 with password": {func(c *notify.MailerConfig) {
+			c.StartTLS, c.Host, c.Username, c.Password = notify.StartTLSOff, "::1", "u", "hunter2"
+		}, false},
+		"password in clear, remote": {func(c *notify.MailerConfig) {
+			c.StartTLS, c.AllowInsecure, c.Username, c.Password = notify.StartTLSOff, true, "u", "hunter2"
+		}, true},
+		"opportunistic": {func(c *notify.MailerConfig) { c.StartTLS = notify.StartTLSOpportunistic }, false},
 	} {
 		c := ok
 		tc.mod(&c)
