@@ -115,9 +115,10 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func (w *Worker) process(ctx context.Context, m store.OutboxMessage) {
 	log := w.Log.With("id", m.ID, "ref", m.Ref, "kind", m.Kind, "attempt", m.Attempts)
 	if m.Attempts > w.maxAttempts() {
-		// The earlier attempts never recorded an outcome: their worker
-		// stopped mid-send, perhaps because of this very message.
-		w.giveUp(ctx, log, m, fmt.Errorf("attempt limit reached; %d attempts ended without a recorded result", m.Attempts-1))
+		// Only reachable when the last allowed attempt never recorded an
+		// outcome: its worker stopped mid-send, perhaps because of this
+		// very message, so do not try again.
+		w.giveUp(ctx, log, m, fmt.Errorf("attempt limit of %d reached; the last attempt ended without a recorded result", w.maxAttempts()))
 		return
 	}
 	var sender Sender
