@@ -43,13 +43,36 @@ type Config struct {
 	WriteQueue     int
 	RetentionEvery time.Duration
 	ShutdownWait   time.Duration
+
+	// SMTP is the mail server notifications go to; no Host means e-mail
+	// is not configured.
+	SMTP SMTP
+	// Webhooks maps a webhook's name (what outbox messages address) to
+	// its URL. Only the config file sets it: the URL is a credential.
+	Webhooks map[string]string
+}
+
+// SMTP holds the settings of internal/notify's Mailer.
+type SMTP struct {
+	Host string
+	Port int
+	// From is the sender address, e.g. "Steward <steward@example.org>".
+	From     string
+	Username string
+	// Password comes from the config file or STEWARD_SMTP_PASSWORD, never
+	// a flag: command lines are visible to every local user.
+	Password string
+	// StartTLS is required, opportunistic or off.
+	StartTLS      string
+	AllowInsecure bool
+	Timeout       time.Duration
 }
 
 // FlagSet declares every setting on fs and returns the Config they fill.
 // Call Load after fs.Parse.
 func FlagSet(fs *flag.FlagSet) *Config {
 	c := &Config{}
-	fs.String("config", "", "YAML file with settings (keys are the flag names)")
+	fs.Var(&configFile{c: c}, "config", "YAML file with settings (keys are the flag names; sections smtp: and webhooks:)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.DataDir, "data", "./steward-data", "data directory (SQLite database, hashing key)")
 	fs.StringVar(&c.Registry, "registry", "", "data registry YAML file (default: the example registry built in)")
@@ -69,8 +92,35 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.WriteQueue, "write-queue", 4096, "collection requests that may wait for a commit before 503")
 	fs.DurationVar(&c.RetentionEvery, "retention-every", 10*time.Minute, "how often the retention sweeper runs")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for notification e-mail (empty: no e-mail)")
+	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP server port")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "", "sender of notification e-mail, e.g. 'Steward <steward@example.org>'")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "SMTP user for AUTH PLAIN (password: STEWARD_SMTP_PASSWORD or the config file)")
+	fs.StringVar(&c.SMTP.StartTLS, "smtp-starttls", "required", "STARTTLS: required, opportunistic or off")
+	fs.BoolVar(&c.SMTP.AllowInsecure, "smtp-allow-insecure", false, "allow --smtp-starttls off to a host that is not this one")
+	fs.DurationVar(&c.SMTP.Timeout, "smtp-timeout", 30*time.Second, "limit on one SMTP conversation")
 	return c
 }
+
+// configFile is the --config flag. It remembers the Config its FlagSet
+// fills, so Load can also set what has no flag (the SMTP password,
+// webhooks).
+type configFile struct {
+	path string
+	c    *Config
+}
+
+func (f *configFile) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.path
+}
+
+func (f *configFile) Set(v string) error { f.path = v; return nil }
+
+// smtpPasswordEnv is the only way besides the file to give the password.
+const smtpPasswordEnv = "STEWARD_SMTP_PASSWORD"
 
 // Load applies the config file and environment to every flag not given on
 // the command line. getenv is os.Getenv outside tests.
@@ -78,14 +128,21 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 
-	path := fs.Lookup("config").Value.String()
+	cf, _ := fs.Lookup("config").Value.(*configFile)
+	if cf == nil {
+		return errors.New("config: Load needs a FlagSet declared with FlagSet")
+	}
+	path := cf.path
 	if path == "" && !explicit["config"] {
 		path = getenv("STEWARD_CONFIG")
 	}
 	if path != "" {
-		if err := applyFile(fs, path, explicit); err != nil {
+		if err := applyFile(fs, cf.c, path, explicit); err != nil {
 			return err
 		}
+	}
+	if v := getenv(smtpPasswordEnv); v != "" {
+		cf.c.SMTP.Password = v
 	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -102,26 +159,84 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
-func applyFile(fs *flag.FlagSet, path string, explicit map[string]bool) error {
+// applyFile sets every flag the file names and the command line did not.
+// Top-level keys are flag names; the smtp: section's keys are the smtp-*
+// flags (with _ for -) plus password, and webhooks: maps names to URLs.
+func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
-	var m map[string]any
+	var m map[string]yaml.Node
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("%s: not valid YAML: %v", path, err)
 	}
+	set := func(key, flagName string, v *yaml.Node) error {
+		f := fs.Lookup(flagName)
+		if f == nil || flagName == "config" {
+			return fmt.Errorf("%s: unknown setting %q", path, key)
+		}
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("%s: %s: expected a single value", path, key)
+		}
+		if explicit[flagName] {
+			return nil
+		}
+		if err := fs.Set(flagName, scalar(v)); err != nil {
+			return fmt.Errorf("%s: %s: %v", path, key, err)
+		}
+		return nil
+	}
 	for k, v := range m {
-		f := fs.Lookup(k)
-		if f == nil || k == "config" {
-			return fmt.Errorf("%s: unknown setting %q", path, k)
+		if (k == "smtp" || k == "webhooks") && v.Tag == "!!null" {
+			continue // an empty section
 		}
-		if explicit[k] {
-			continue
-		}
-		if err := fs.Set(k, fmt.Sprint(v)); err != nil {
-			return fmt.Errorf("%s: %s: %v", path, k, err)
+		switch k {
+		case "smtp":
+			if v.Kind != yaml.MappingNode {
+				return fmt.Errorf("%s: smtp: expected a mapping (host:, port:, from: …)", path)
+			}
+			var sec map[string]yaml.Node
+			if err := v.Decode(&sec); err != nil {
+				return fmt.Errorf("%s: smtp: %v", path, err)
+			}
+			for sk, sv := range sec {
+				if sk == "password" {
+					if sv.Kind != yaml.ScalarNode {
+						return fmt.Errorf("%s: smtp.password: expected a single value", path)
+					}
+					c.SMTP.Password = scalar(&sv)
+					continue
+				}
+				name := "smtp-" + strings.ReplaceAll(sk, "_", "-")
+				if _, dup := m[name]; dup {
+					return fmt.Errorf("%s: %s is set twice (as smtp.%s too)", path, name, sk)
+				}
+				if err := set("smtp."+sk, name, &sv); err != nil {
+					return err
+				}
+			}
+		case "webhooks":
+			var hooks map[string]string
+			if err := v.Decode(&hooks); err != nil || v.Kind != yaml.MappingNode {
+				// No YAML detail: it could quote a URL.
+				return fmt.Errorf("%s: webhooks: expected a mapping of names to URLs", path)
+			}
+			c.Webhooks = hooks
+		default:
+			if err := set(k, k, &v); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// scalar is a YAML scalar's text as written (so a hex secret of digits
+// stays a string), with null as "".
+func scalar(n *yaml.Node) string {
+	if n.Tag == "!!null" {
+		return ""
+	}
+	return n.Value
 }

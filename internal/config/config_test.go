@@ -4,7 +4,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrecedence(t *testing.T) {
@@ -47,5 +49,99 @@ func TestBadInput(t *testing.T) {
 		if err := Load(fs, func(k string) string { return tc.env[k] }); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+func TestSections(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "steward.yaml")
+	yaml := `addr: 127.0.0.1:9000
+secret: 0123456789012345678901234567890123456789012345678901234567890123
+smtp:
+  host: mail.example.org
+  port: 2525
+  from: Steward <steward@example.org>
+  username: steward
+  password: from-file
+  starttls: opportunistic
+  allow_insecure: true
+  timeout: 5s
+webhooks:
+  ops: https://hooks.example.net/services/T0/B0/x
+  privacy-team: https://hooks.example.net/services/T0/B1/y
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c := FlagSet(fs)
+	if err := fs.Parse([]string{"--config", file, "--smtp-port", "25"}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"STEWARD_SMTP_FROM": "Other <other@example.org>", "STEWARD_SMTP_PASSWORD": "from-env"}
+	if err := Load(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	want := SMTP{Host: "mail.example.org", Port: 25, From: "Other <other@example.org>", Username: "steward", Password: "from-env",
+		StartTLS: "opportunistic", AllowInsecure: true, Timeout: 5 * time.Second}
+	if c.SMTP != want {
+		t.Fatalf("smtp:\n%+v\nwant\n%+v", c.SMTP, want)
+	}
+	if len(c.Webhooks) != 2 || c.Webhooks["privacy-team"] != "https://hooks.example.net/services/T0/B1/y" {
+		t.Fatalf("webhooks: %v", c.Webhooks)
+	}
+	// A hex key of digits only stays the string it was written as.
+	if c.Addr != "127.0.0.1:9000" || c.Secret != "0123456789012345678901234567890123456789012345678901234567890123" {
+		t.Fatalf("flat keys: %q %q", c.Addr, c.Secret)
+	}
+
+	// Without the env, the file's password counts; defaults stay when the
+	// file has no smtp section.
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	c = FlagSet(fs)
+	fs.Parse([]string{"--config", file})
+	if err := Load(fs, func(string) string { return "" }); err != nil || c.SMTP.Password != "from-file" || c.SMTP.Port != 2525 {
+		t.Fatalf("%v %+v", err, c.SMTP)
+	}
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	c = FlagSet(fs)
+	fs.Parse(nil)
+	if err := Load(fs, func(string) string { return "" }); err != nil || c.SMTP.Port != 587 || c.SMTP.StartTLS != "required" || c.SMTP.Timeout != 30*time.Second || c.Webhooks != nil {
+		t.Fatalf("defaults: %v %+v %v", err, c.SMTP, c.Webhooks)
+	}
+}
+
+func TestBadSections(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"unknown smtp key":     "smtp:\n  hots: x\n",
+		"smtp not a mapping":   "smtp: mail.example.org\n",
+		"smtp set twice":       "smtp-host: a\nsmtp:\n  host: b\n",
+		"bad port":             "smtp:\n  port: many\n",
+		"webhooks not a map":   "webhooks: https://hooks.example.net/services/SECRET\n",
+		"webhook not a string": "webhooks:\n  ops:\n    url: https://hooks.example.net/services/SECRET\n",
+		"flat key as mapping":  "addr:\n  host: x\n",
+	} {
+		file := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		FlagSet(fs)
+		fs.Parse([]string{"--config", file})
+		err := Load(fs, func(string) string { return "" })
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: error quotes a webhook URL: %v", name, err)
+		}
+	}
+	file := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(file, []byte("smtp:\nwebhooks:\n"), 0o600)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	FlagSet(fs)
+	fs.Parse([]string{"--config", file})
+	if err := Load(fs, func(string) string { return "" }); err != nil {
+		t.Errorf("empty sections: %v", err)
 	}
 }

@@ -113,7 +113,7 @@ func (s *Service) mail(r store.Request, kind mailKind, extra map[string]string) 
 	}
 	m := mails[kind]
 	return store.OutboxMessage{
-		Kind: store.OutboxEmail, To: r.Email, Subject: render(m.subject, data), Body: render(m.body, data),
+		Kind: store.OutboxEmail, To: r.Email, Subject: strings.TrimSpace(render(m.subject, data)), Body: render(m.body, data),
 		Ref: "request:" + r.ID + ":" + string(kind), CreatedAt: s.Clock.Now().UTC(),
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/readapi"
 	"github.com/steward-privacy/steward/internal/registry"
@@ -62,6 +63,9 @@ type Server struct {
 
 	// Policy decides reads of collected data.
 	Policy *policy.Policy
+	// Notify delivers the outbox; call its Wake after committing a change
+	// that enqueued a message.
+	Notify *notify.Worker
 
 	handler http.Handler
 	mux     *http.ServeMux
@@ -80,6 +84,8 @@ type Server struct {
 	ready      bool
 	readyMu    sync.RWMutex
 	closeOnce  sync.Once
+	notifyEnd  func() // stops the outbox worker and waits; nil until Start
+	notifyMu   sync.Mutex
 }
 
 // New opens storage (applying migrations), loads the registry and the key,
@@ -103,6 +109,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		}
 	}
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	// Checked before storage is touched: a bad SMTP or webhook setting
+	// stops startup instead of failing every message later.
+	mail, webhook, err := notify.SendersFromConfig(cfg, s.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +155,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	col.Init()
 	s.sweeper = &retention.Sweeper{Registry: reg, Store: st, Clock: s.Clock, Log: s.Log, Every: cfg.RetentionEvery}
+	s.Notify = &notify.Worker{Store: st, Clock: s.Clock, Log: s.Log, Mail: mail, Webhook: webhook}
 	pol, err := LoadPolicy(cfg.Policy, reg, cfg.Registry == "", s.Log)
 	if err != nil {
 		st.Close()
@@ -219,10 +232,16 @@ func (s *Server) handle(pattern string, roles []auth.Role, h http.Handler) {
 // Handler is the complete HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start runs the background workers until ctx ends.
+// Start runs the background workers until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) {
 	go s.sweeper.Run(ctx)
 	go s.tickRights(ctx)
+	nctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { s.Notify.Run(nctx); close(done) }()
+	s.notifyMu.Lock()
+	s.notifyEnd = func() { cancel(); <-done }
+	s.notifyMu.Unlock()
 }
 
 // Serve listens on l until ctx ends, then shuts down gracefully: it stops
@@ -266,6 +285,14 @@ func (s *Server) Close() {
 		s.batcher.Close()
 		s.access.Close()
 		s.connectors.Close()
+		// The outbox worker finishes the message in hand and records it
+		// before the store closes; its send timeout bounds the wait.
+		s.notifyMu.Lock()
+		end := s.notifyEnd
+		s.notifyMu.Unlock()
+		if end != nil {
+			end()
+		}
 		s.Store.Close()
 	})
 }

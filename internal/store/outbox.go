@@ -28,9 +28,11 @@ type OutboxMessage struct {
 	Ref           string
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
-	Attempts      int
-	LastError     string
-	SentAt        time.Time
+	// Attempts counts claims, so an attempt whose worker died before it
+	// could record the outcome still counts towards the limit.
+	Attempts  int
+	LastError string
+	SentAt    time.Time
 	// FailedAt is set when the worker gives up (after its attempt limit).
 	FailedAt time.Time
 }

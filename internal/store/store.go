@@ -29,6 +29,7 @@ type Store interface {
 	Settings
 	AccessLog
 	Requests
+	Outbox
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

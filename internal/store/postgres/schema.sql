@@ -147,6 +147,9 @@ CREATE TABLE IF NOT EXISTS request_steps (
   finished_at timestamptz,
   PRIMARY KEY (request_id, connector, phase)
 );
+-- Messages steward has promised to send (see docs/notify.md). A row is
+-- pending while sent_at and failed_at are null; next_attempt_at is both the
+-- retry time and, while a worker holds the message, the end of its lease.
 CREATE TABLE IF NOT EXISTS outbox (
   id bigserial PRIMARY KEY,
   kind text NOT NULL,
@@ -156,8 +159,10 @@ CREATE TABLE IF NOT EXISTS outbox (
   ref text NOT NULL DEFAULT '',
   created_at timestamptz NOT NULL,
   next_attempt_at timestamptz NOT NULL,
-  attempts int NOT NULL DEFAULT 0,
+  attempts integer NOT NULL DEFAULT 0,
   last_error text NOT NULL DEFAULT '',
   sent_at timestamptz,
   failed_at timestamptz
 );
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref text_pattern_ops);

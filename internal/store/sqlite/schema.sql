@@ -134,6 +134,9 @@ CREATE TABLE IF NOT EXISTS request_steps (
   finished_at INTEGER NOT NULL,
   PRIMARY KEY (request_id, connector, phase)
 );
+-- Messages steward has promised to send (see docs/notify.md). A row is
+-- pending while sent_at = 0 and failed_at = 0; next_attempt_at is both the
+-- retry time and, while a worker holds the message, the end of its lease.
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL,
@@ -148,3 +151,5 @@ CREATE TABLE IF NOT EXISTS outbox (
   sent_at INTEGER NOT NULL DEFAULT 0,
   failed_at INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at = 0 AND failed_at = 0;
+CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref, id);

@@ -23,6 +23,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SweepsAndSettings", func(t *testing.T) { sweepsAndSettings(t, open(t)) })
 	t.Run("Requests", func(t *testing.T) { requests(t, open(t)) })
 	t.Run("AccessLog", func(t *testing.T) { accessLog(t, open(t)) })
+	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
+	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {

@@ -1,0 +1,381 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/connectors"
+	"github.com/steward-privacy/steward/internal/notify/smtptest"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+// appFixture is the product's own side: its database (SQLite, reached by
+// the SQL connector), its erasure webhook and its support chat.
+type appFixture struct {
+	dbPath string
+	mu     sync.Mutex
+	calls  []map[string]any // webhook connector calls, verified
+	chat   []string         // support chat messages
+	fail   int              // webhook answers 500 this many more times
+}
+
+const appSecret = "app-webhook-secret-0123456789"
+
+func newApp(t *testing.T) (*appFixture, *httptest.Server, *httptest.Server) {
+	a := &appFixture{dbPath: filepath.Join(t.TempDir(), "app.db")}
+	db, err := sql.Open("sqlite", a.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT, name TEXT, facebook_id TEXT, active INTEGER)",
+		"CREATE TABLE comments (id INTEGER PRIMARY KEY, user_id TEXT, body TEXT)",
+		"INSERT INTO users VALUES ('u1', 'alice@example.org', 'Alice', '1001', 1), ('u2', 'bob@example.org', 'Bob', '1002', 1), ('u3', 'carol@example.org', 'Carol', '1003', 1)",
+		"INSERT INTO comments (user_id, body) VALUES ('u1', 'hello'), ('u1', 'again'), ('u2', 'bob here')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts := r.Header.Get("X-Steward-Timestamp")
+		var tsn int64
+		fmt.Sscan(ts, &tsn)
+		if connectors.Sign(appSecret, tsn, body) != r.Header.Get("X-Steward-Signature") {
+			http.Error(w, "bad signature", 401)
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.fail > 0 {
+			a.fail--
+			http.Error(w, "down", 500)
+			return
+		}
+		var c map[string]any
+		json.Unmarshal(body, &c)
+		a.calls = append(a.calls, c)
+		fmt.Fprintf(w, `{"count":1,"detail":"%s done by the app"}`, c["phase"])
+	}))
+	chat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		a.mu.Lock()
+		a.chat = append(a.chat, string(body))
+		a.mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	t.Cleanup(chat.Close)
+	return a, hook, chat
+}
+
+func requestsNode(t *testing.T, dsn string) (*node, *smtptest.Server, *appFixture) {
+	app, hook, chat := newApp(t)
+	mail := smtptest.Start(t)
+	rightsFile := filepath.Join(t.TempDir(), "rights.yaml")
+	os.WriteFile(rightsFile, []byte(`requests:
+  support_email: privacy-team@example.org
+  support_webhook: support-chat
+  controller: Example Ltd
+identity: app_db
+connectors:
+  - name: app_db
+    kind: sql
+    driver: sqlite
+    dsn: `+app.dbPath+`
+    identity:
+      by_email: SELECT id, email FROM users WHERE lower(email) = lower(?)
+      by_app_user_id: SELECT id, email FROM users WHERE id = ?
+      by_facebook_id: SELECT id, email FROM users WHERE facebook_id = ?
+    tables:
+      - {table: users, key: id, match: account_id, action: overwrite, columns: [email, name], overwrite: erased, deactivate: {active: "0"}}
+      - {table: comments, key: user_id, match: account_id, action: delete}
+  - name: app
+    kind: webhook
+    url: `+hook.URL+`
+    secret: `+appSecret+`
+`), 0o600)
+	cfg := testConfig(t, dsn)
+	cfg.Rights = rightsFile
+	cfg.PublicURL = "http://steward.test"
+	cfg.FacebookAppSecret = "fb-secret"
+	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.From, cfg.SMTP.StartTLS = mail.Host(), mail.Port(), "privacy@example.org", "off"
+	cfg.Webhooks = map[string]string{"support-chat": chat.URL}
+	n := startNode(t, cfg)
+	// Links in e-mails name the public URL; tests follow them to the test
+	// server instead.
+	n.srv.Rights.Config.PublicURL = n.http.URL
+	return n, mail, app
+}
+
+// deliver runs the outbox worker once.
+func deliver(t *testing.T, n *node) {
+	t.Helper()
+	if _, err := n.srv.Notify.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := n.srv.Store.ListOutbox(context.Background(), "", 100)
+	for _, m := range msgs {
+		if m.SentAt.IsZero() {
+			t.Logf("outbox %d %s %s: attempts %d, error %q", m.ID, m.Ref, m.Kind, m.Attempts, m.LastError)
+		}
+	}
+}
+
+// mailTo returns the body of the latest message to addr whose subject
+// contains subject.
+func mailTo(t *testing.T, m *smtptest.Server, addr, subject string) string {
+	t.Helper()
+	for i := len(m.Messages()) - 1; i >= 0; i-- {
+		msg := m.Messages()[i]
+		if len(msg.To) == 0 || !strings.EqualFold(msg.To[0], addr) {
+			continue
+		}
+		parsed, err := msg.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := new(mime.WordDecoder)
+		subj, _ := dec.DecodeHeader(parsed.Header.Get("Subject"))
+		if !strings.Contains(subj, subject) {
+			continue
+		}
+		body, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
+		return string(body)
+	}
+	t.Fatalf("no mail to %s about %q among %d", addr, subject, len(m.Messages()))
+	return ""
+}
+
+var linkRE = regexp.MustCompile(`https?://\S+`)
+
+func links(body string) []string { return linkRE.FindAllString(body, -1) }
+
+// formOf fetches a page and returns its form's hidden fields.
+func formOf(t *testing.T, b *browser, page string) (int, url.Values, string) {
+	t.Helper()
+	resp, err := b.c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	v := url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)">`).FindAllStringSubmatch(string(raw), -1) {
+		v.Set(m[1], htmlUnescape(m[2]))
+	}
+	return resp.StatusCode, v, string(raw)
+}
+
+func TestErasureEndToEnd(t *testing.T) {
+	for name, dsn := range backendsUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			n, mail, app := requestsNode(t, dsn(t))
+			ctx := context.Background()
+			// Alice's events in steward, collected by a backend under her
+			// account id.
+			keyer := n.srv.Keyer
+			if _, err := n.srv.Store.InsertEvents(ctx, []store.Event{
+				{Dataset: "interaction_data", ReceivedAt: testNow, SubjectKey: keyer.Hash("subject", "u1"), Data: []byte(`{"language":"en"}`)},
+				{Dataset: "interaction_data", ReceivedAt: testNow, SubjectKey: keyer.Hash("subject", "u1"), Data: []byte(`{"language":"fr"}`)},
+				{Dataset: "interaction_data", ReceivedAt: testNow, SubjectKey: keyer.Hash("subject", "u2"), Data: []byte(`{"language":"de"}`)},
+			}); err != nil {
+				t.Fatal(err)
+			}
+
+			// 1. Alice uses the form.
+			b := newBrowser(t, n.http.URL)
+			status, form, _ := formOf(t, b, n.http.URL+"/privacy/requests/new")
+			if status != 200 || form.Get("csrf") == "" {
+				t.Fatalf("form: %d %v", status, form)
+			}
+			// Without the acknowledgement, erasure is refused and nothing stored.
+			resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests", url.Values{"csrf": {form.Get("csrf")}, "email": {"alice@example.org"}, "type": {"erasure"}})
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(page), "cannot be undone") {
+				t.Fatalf("no acknowledgement: %d", resp.StatusCode)
+			}
+			// Without the CSRF token, nothing either.
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests", url.Values{"email": {"alice@example.org"}, "type": {"erasure"}, "acknowledge": {"yes"}})
+			resp.Body.Close()
+			if resp.StatusCode != 403 {
+				t.Fatalf("no csrf: %d", resp.StatusCode)
+			}
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests", url.Values{"csrf": {form.Get("csrf")}, "email": {"Alice@Example.org"}, "type": {"erasure"}, "acknowledge": {"yes"}})
+			page, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(page), "Check your e-mail") {
+				t.Fatalf("submit: %d %s", resp.StatusCode, page)
+			}
+			list, total, _ := n.srv.Store.ListRequests(ctx, store.RequestFilter{Limit: 10})
+			if total != 1 {
+				t.Fatalf("%d requests stored", total)
+			}
+			id := list[0].ID
+
+			// 2. The confirmation mail arrives; its link shows a button.
+			deliver(t, n)
+			body := mailTo(t, mail, "alice@example.org", "Please confirm")
+			var confirmLink, statusLink string
+			for _, l := range links(body) {
+				if strings.Contains(l, "/confirm?") {
+					confirmLink = l
+				} else if strings.Contains(l, "/privacy/requests/"+id+"?token=") {
+					statusLink = l
+				}
+			}
+			if confirmLink == "" || statusLink == "" {
+				t.Fatalf("links in the mail: %q", body)
+			}
+			// A duplicate while it is open is refused, naming it.
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests", url.Values{"csrf": {form.Get("csrf")}, "email": {"alice@example.org"}, "type": {"erasure"}, "acknowledge": {"yes"}})
+			page, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 409 || !strings.Contains(string(page), id) {
+				t.Fatalf("duplicate: %d", resp.StatusCode)
+			}
+			// Guessing: another token, another id, a forged code.
+			for _, bad := range []string{
+				strings.Replace(statusLink, "token=", "token=x", 1),
+				strings.Replace(statusLink, id, "r-aaaaaaaaaaaaaaaa", 1),
+				n.http.URL + "/privacy/requests/../../etc/passwd",
+			} {
+				if st, _, _ := formOf(t, b, bad); st != 404 {
+					t.Errorf("%s: %d, want 404", bad, st)
+				}
+			}
+			st, cform, _ := formOf(t, b, confirmLink)
+			if st != 200 || cform.Get("code") == "" {
+				t.Fatalf("confirm page: %d", st)
+			}
+			if r, _ := n.srv.Store.GetRequest(ctx, id); r.Status != string(rights.WaitingForEmail) {
+				t.Fatalf("opening the link changed the request: %s", r.Status)
+			}
+			forged := url.Values{"csrf": {cform.Get("csrf")}, "token": {cform.Get("token")}, "code": {"forged"}}
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests/"+id+"/confirm", forged)
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("forged code: %d", resp.StatusCode)
+			}
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests/"+id+"/confirm", cform)
+			page, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(page), "your request is confirmed") {
+				t.Fatalf("confirm: %d %s", resp.StatusCode, page)
+			}
+			// Replaying the used link changes nothing.
+			resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests/"+id+"/confirm", cform)
+			resp.Body.Close()
+			if h, _ := n.srv.Store.RequestHistory(ctx, id); len(h) != 2 {
+				t.Fatalf("history after replay: %+v", h)
+			}
+
+			// 3. Support hears of it by e-mail and chat.
+			deliver(t, n)
+			mailTo(t, mail, "alice@example.org", "We received your erasure request")
+			if support := mailTo(t, mail, "privacy-team@example.org", "New erasure request"); !strings.Contains(support, id) {
+				t.Fatalf("support mail: %s", support)
+			}
+			app.mu.Lock()
+			chat := strings.Join(app.chat, "\n")
+			app.mu.Unlock()
+			if !strings.Contains(chat, id) || strings.Contains(chat, "alice") {
+				t.Fatalf("chat: %s", chat)
+			}
+
+			// 4. Support takes and executes; the app's webhook fails once and
+			// is retried alone.
+			if _, err := n.srv.Rights.Take(ctx, id, "support@example.org"); err != nil {
+				t.Fatal(err)
+			}
+			app.mu.Lock()
+			app.fail = 3 // the connector's own retries are used up
+			app.mu.Unlock()
+			_, err := n.srv.Rights.Execute(ctx, id, "support@example.org")
+			var se *rights.StepError
+			if !errors.As(err, &se) || se.Connector != "app" || se.Phase != "deactivate" {
+				t.Fatalf("execute with the app down: %v", err)
+			}
+			if _, err := n.srv.Rights.Run(ctx, id); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			steps, _ := n.srv.Store.RequestSteps(ctx, id)
+			got := map[string]string{}
+			for _, s := range steps {
+				got[s.Connector+"/"+s.Phase] = fmt.Sprintf("%s %d %d", s.Status, s.Count, s.Attempts)
+			}
+			if got["app_db/deactivate"] != "done 1 1" || got["app/deactivate"] != "done 1 2" || got["steward-events/deactivate"] != "done 0 1" {
+				t.Fatalf("deactivation steps: %v", got)
+			}
+			appDB, _ := sql.Open("sqlite", app.dbPath)
+			defer appDB.Close()
+			var active int
+			appDB.QueryRow("SELECT active FROM users WHERE id = 'u1'").Scan(&active)
+			if active != 0 {
+				t.Fatal("account not deactivated")
+			}
+
+			// 5. Thirty days later the scheduler purges.
+			n.clock.Advance(31 * 24 * time.Hour)
+			if err := n.srv.Rights.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := n.srv.Store.GetRequest(ctx, id)
+			if r.Status != string(rights.Done) || r.Receipt == "" {
+				t.Fatalf("after the grace period: %s", r.Status)
+			}
+			var email, nameCol string
+			var comments, bobComments int
+			appDB.QueryRow("SELECT email, name FROM users WHERE id = 'u1'").Scan(&email, &nameCol)
+			appDB.QueryRow("SELECT count(*) FROM comments WHERE user_id = 'u1'").Scan(&comments)
+			appDB.QueryRow("SELECT count(*) FROM comments WHERE user_id = 'u2'").Scan(&bobComments)
+			if email != "erased" || nameCol != "erased" || comments != 0 || bobComments != 1 {
+				t.Fatalf("app data after purge: %s %s %d %d", email, nameCol, comments, bobComments)
+			}
+			left, _ := n.srv.Store.ListEvents(ctx, store.EventQuery{Dataset: "interaction_data", To: testNow.Add(time.Hour), Limit: 10})
+			if len(left) != 1 || left[0].SubjectKey != keyer.Hash("subject", "u2") {
+				t.Fatalf("events after purge: %+v", left)
+			}
+			rc, _, err := n.srv.Rights.VerifiedReceipt(ctx, id)
+			if err != nil || len(rc.Steps) != 6 {
+				t.Fatalf("receipt: %+v %v", rc, err)
+			}
+			deliver(t, n)
+			if done := mailTo(t, mail, "alice@example.org", "is done"); !strings.Contains(done, statusLink) {
+				t.Fatalf("done mail: %s", done)
+			}
+			// The status page shows the receipt; the history hides staff.
+			_, _, statusPage := formOf(t, b, statusLink)
+			if !strings.Contains(statusPage, "Erasure receipt") || strings.Contains(statusPage, "support@example.org") {
+				t.Fatalf("status page: %s", statusPage)
+			}
+			// Done is done: a new erasure for Alice is a duplicate.
+			if _, err := n.srv.Rights.Submit(ctx, rights.Intake{Channel: rights.ChannelWeb, Type: rights.Erasure, Email: "alice@example.org", Acknowledged: true}); err == nil {
+				t.Fatal("a second erasure after done was accepted")
+			}
+		})
+	}
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'").Replace(s)
+}
