@@ -1,6 +1,8 @@
 package server
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/notify/smtptest"
 	"github.com/steward-privacy/steward/internal/rights"
@@ -378,4 +381,282 @@ func TestErasureEndToEnd(t *testing.T) {
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'").Replace(s)
+}
+
+func TestFacebookCallback(t *testing.T) {
+	n, mail, _ := requestsNode(t, "")
+	ctx := context.Background()
+	call := func(signed string) (int, map[string]any) {
+		resp, err := http.PostForm(n.http.URL+"/callbacks/facebook/data-deletion", url.Values{"signed_request": {signed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	payload := map[string]any{"algorithm": "HMAC-SHA256", "issued_at": testNow.Unix() - 30, "user_id": "1002"}
+	for name, signed := range map[string]string{
+		"forged":          rights.SignRequest(payload, "not-the-secret"),
+		"wrong algorithm": rights.SignRequest(map[string]any{"algorithm": "none", "issued_at": testNow.Unix(), "user_id": "1002"}, "fb-secret"),
+		"expired":         rights.SignRequest(map[string]any{"algorithm": "HMAC-SHA256", "issued_at": testNow.Unix() - 7200, "user_id": "1002"}, "fb-secret"),
+		"malformed":       "this is not a signed request",
+		"empty":           "",
+	} {
+		if status, out := call(signed); status != 400 || out["detail"] == "" {
+			t.Errorf("%s: %d %v", name, status, out)
+		}
+	}
+	if _, total, _ := n.srv.Store.ListRequests(ctx, store.RequestFilter{Limit: 1}); total != 0 {
+		t.Fatalf("bad callbacks stored %d requests", total)
+	}
+	status, out := call(rights.SignRequest(payload, "fb-secret"))
+	code, _ := out["confirmation_code"].(string)
+	page, _ := out["url"].(string)
+	if status != 200 || !regexp.MustCompile(`^[A-Z0-9]+$`).MatchString(code) || !strings.Contains(page, "/privacy/requests/r-") {
+		t.Fatalf("valid callback: %d %v", status, out)
+	}
+	// Facebook calling again gets the same request back.
+	if _, again := call(rights.SignRequest(payload, "fb-secret")); again["confirmation_code"] != code {
+		t.Fatalf("repeated callback: %v", again)
+	}
+	list, _, _ := n.srv.Store.ListRequests(ctx, store.RequestFilter{Limit: 10})
+	r := list[0]
+	if len(list) != 1 || r.Status != string(rights.Received) || r.Email != "bob@example.org" || r.AccountID != "u2" {
+		t.Fatalf("stored: %+v", list)
+	}
+	// Support may take it, but nothing is erased before Bob confirms.
+	if _, err := n.srv.Rights.Take(ctx, r.ID, "support"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.srv.Rights.Execute(ctx, r.ID, "support"); !errors.Is(err, rights.ErrNotReady) {
+		t.Fatalf("execute before confirmation: %v", err)
+	}
+	deliver(t, n)
+	body := mailTo(t, mail, "bob@example.org", "Please confirm")
+	b := newBrowser(t, n.http.URL)
+	var confirm string
+	for _, l := range links(body) {
+		if strings.Contains(l, "/confirm?") {
+			confirm = l
+		}
+	}
+	_, form, _ := formOf(t, b, confirm)
+	resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+r.ID+"/confirm", form)
+	resp.Body.Close()
+	if got, _ := n.srv.Store.GetRequest(ctx, r.ID); got.EmailConfirmedAt.IsZero() || got.Status != string(rights.InProgress) {
+		t.Fatalf("after confirmation: %+v", got)
+	}
+}
+
+func TestAccessRequestAndIdentityCheck(t *testing.T) {
+	n, mail, _ := requestsNode(t, "")
+	ctx := context.Background()
+	app := token(t, n, auth.App)
+	if _, err := n.srv.Store.InsertEvents(ctx, []store.Event{{Dataset: "interaction_data", ReceivedAt: testNow,
+		SubjectKey: n.srv.Keyer.Hash("subject", "u1"), Data: []byte(`{"language":"en"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(body string) (int, map[string]any) {
+		status, out, _ := do(t, "POST", n.http.URL+"/v1/requests", app, body, nil)
+		return status, out
+	}
+	for _, bad := range []string{`{"type":"erasure","email":"not-an-address","app_user_id":"u1"}`, `{"type":"delete","email":"a@example.org","app_user_id":"u1"}`,
+		`{"type":"access","email":"a@example.org"}`, `{"type":"access","email":"a@example.org","app_user_id":"u1","colour":1}`, `[1,2]`} {
+		if status, out := post(bad); status != 400 || out["detail"] == "" {
+			t.Errorf("%s: %d %v", bad, status, out)
+		}
+	}
+	// Access for Alice (u1), through the app.
+	status, out := post(`{"type":"access","email":"alice@example.org","app_user_id":"u1"}`)
+	if status != 201 {
+		t.Fatalf("app intake: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	if status, dup := post(`{"type":"access","email":"alice@example.org","app_user_id":"u1"}`); status != 409 || !strings.Contains(dup["detail"].(string), id) {
+		t.Fatalf("duplicate: %d %v", status, dup)
+	}
+	// Mallory asks for Bob's account (u2) with her own address.
+	status, out = post(`{"type":"erasure","email":"mallory@example.org","app_user_id":"u2"}`)
+	if status != 201 {
+		t.Fatalf("%d %v", status, out)
+	}
+	mallory := out["id"].(string)
+
+	deliver(t, n)
+	b := newBrowser(t, n.http.URL)
+	confirm := func(addr, rid string) string {
+		body := mailTo(t, mail, addr, "Please confirm")
+		var link, statusLink string
+		for _, l := range links(body) {
+			if strings.Contains(l, "/confirm?") {
+				link = l
+			} else if strings.Contains(l, "?token=") {
+				statusLink = l
+			}
+		}
+		_, form, _ := formOf(t, b, link)
+		resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+rid+"/confirm", form)
+		resp.Body.Close()
+		if _, err := n.srv.Rights.Take(ctx, rid, "support"); err != nil {
+			t.Fatal(err)
+		}
+		return statusLink
+	}
+	// Confirming Alice's request with Mallory's link does nothing.
+	malloryMail := mailTo(t, mail, "mallory@example.org", "Please confirm")
+	for _, l := range links(malloryMail) {
+		if strings.Contains(l, "/confirm?") {
+			_, form, _ := formOf(t, b, l)
+			resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+id+"/confirm", form)
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("another person's link: %d", resp.StatusCode)
+			}
+		}
+	}
+	statusLink := confirm("alice@example.org", id)
+	confirm("mallory@example.org", mallory)
+
+	// Mallory's confirmed address is not Bob's account's: rejected.
+	r, err := n.srv.Rights.Execute(ctx, mallory, "support")
+	if err != nil || r.Status != string(rights.Rejected) || !strings.Contains(r.RejectReason, "does not match") {
+		t.Fatalf("mismatch: %+v %v", r, err)
+	}
+	// Alice's export.
+	r, err = n.srv.Rights.Execute(ctx, id, "support")
+	if err != nil || r.Status != string(rights.Done) {
+		t.Fatalf("export: %+v %v", r, err)
+	}
+	_, _, page := formOf(t, b, statusLink)
+	if !strings.Contains(page, "Download your data") {
+		t.Fatalf("status page: %s", page)
+	}
+	resp, err := b.c.Get(strings.Replace(statusLink, "?token=", "/export?token=", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("download: %d %v", resp.StatusCode, err)
+	}
+	names := map[string]string{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		names[f.Name] = string(b)
+	}
+	if !strings.Contains(names["data.json"], "alice@example.org") || !strings.Contains(names["app_db-comments.csv"], "hello") ||
+		!strings.Contains(names["steward-events-interaction_data.csv"], "en") || strings.Contains(names["data.json"], "bob@example.org") {
+		t.Fatalf("archive: %v", names)
+	}
+	// The download is in the access log under Alice's key.
+	entries, _ := n.srv.Store.ListAccess(ctx, store.AccessQuery{Dataset: "@request_export", Limit: 10})
+	if len(entries) != 1 || entries[0].SubjectKeys[0] != r.SubjectKey || entries[0].AuthMethod != "status-token" {
+		t.Fatalf("access log: %+v", entries)
+	}
+	// After the export TTL the archive is gone.
+	n.clock.Advance(8 * 24 * time.Hour)
+	n.srv.Rights.Tick(ctx)
+	resp, _ = b.c.Get(strings.Replace(statusLink, "?token=", "/export?token=", 1))
+	resp.Body.Close()
+	if resp.StatusCode != 410 {
+		t.Fatalf("expired download: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(r.ExportPath); !os.IsNotExist(err) {
+		t.Fatalf("archive still on disk: %v", err)
+	}
+}
+
+func TestRequestTimeoutsAndQuestions(t *testing.T) {
+	n, mail, _ := requestsNode(t, "")
+	ctx := context.Background()
+	sub, err := n.srv.Rights.Submit(ctx, rights.Intake{Channel: rights.ChannelWeb, Type: rights.Access, Email: "carol@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := n.srv.Rights.Submit(ctx, rights.Intake{Channel: rights.ChannelWeb, Type: rights.Access, Email: "nobody@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, n)
+	b := newBrowser(t, n.http.URL)
+	var statusLink string
+	for _, l := range links(mailTo(t, mail, "carol@example.org", "Please confirm")) {
+		if strings.Contains(l, "/confirm?") {
+			_, form, _ := formOf(t, b, l)
+			resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+sub.Request.ID+"/confirm", form)
+			resp.Body.Close()
+		} else if strings.Contains(l, "?token=") {
+			statusLink = l
+		}
+	}
+	n.srv.Rights.Take(ctx, sub.Request.ID, "support")
+	if _, err := n.srv.Rights.AskUser(ctx, sub.Request.ID, "support", "Which app account did you use?"); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, n)
+	if q := mailTo(t, mail, "carol@example.org", "A question"); !strings.Contains(q, "Which app account") || !strings.Contains(q, statusLink) {
+		t.Fatalf("question mail: %s", q)
+	}
+	_, form, page := formOf(t, b, statusLink)
+	if !strings.Contains(page, "Which app account") {
+		t.Fatal("question not on the status page")
+	}
+	form.Set("answer", "")
+	resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+sub.Request.ID+"/answer", form)
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("empty answer: %d", resp.StatusCode)
+	}
+	form.Set("answer", "The one with carol@example.org")
+	resp, _ = b.c.PostForm(n.http.URL+"/privacy/requests/"+sub.Request.ID+"/answer", form)
+	resp.Body.Close()
+	if r, _ := n.srv.Store.GetRequest(ctx, sub.Request.ID); r.Status != string(rights.InProgress) || r.Answer == "" {
+		t.Fatalf("after answering: %+v", r)
+	}
+	// Ask again, and this time Carol stays silent for 30 days; the other
+	// request was never confirmed.
+	n.srv.Rights.AskUser(ctx, sub.Request.ID, "support", "And your user name?")
+	n.clock.Advance(29 * 24 * time.Hour)
+	n.srv.Rights.Tick(ctx)
+	if r, _ := n.srv.Store.GetRequest(ctx, quiet.Request.ID); r.Status != string(rights.WaitingForEmail) {
+		t.Fatalf("rejected too early: %s", r.Status)
+	}
+	n.clock.Advance(2 * 24 * time.Hour)
+	if err := n.srv.Rights.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{sub.Request.ID, quiet.Request.ID} {
+		if r, _ := n.srv.Store.GetRequest(ctx, id); r.Status != string(rights.Rejected) || r.RejectReason == "" {
+			t.Fatalf("%s after 31 days: %+v", id, r)
+		}
+	}
+	// The expired confirmation link no longer works.
+	deliver(t, n)
+	for _, l := range links(mailTo(t, mail, "nobody@example.org", "Please confirm")) {
+		if strings.Contains(l, "/confirm?") {
+			_, form, _ := formOf(t, b, l)
+			resp, _ := b.c.PostForm(n.http.URL+"/privacy/requests/"+quiet.Request.ID+"/confirm", form)
+			resp.Body.Close()
+			if resp.StatusCode != 410 {
+				t.Fatalf("expired link: %d", resp.StatusCode)
+			}
+		}
+	}
+	mailTo(t, mail, "nobody@example.org", "was closed")
+	// Extension: once, with a reason, moving the due date by the law's
+	// extension.
+	sub2, _ := n.srv.Rights.Submit(ctx, rights.Intake{Channel: rights.ChannelWeb, Type: rights.Erasure, Email: "dan@example.org", Acknowledged: true})
+	r, err := n.srv.Rights.Extend(ctx, sub2.Request.ID, "support", "many systems to search")
+	if err != nil || !r.DueAt.Equal(sub2.Request.DueAt.AddDate(0, 2, 0)) {
+		t.Fatalf("extend: %v %v", r.DueAt, err)
+	}
+	if _, err := n.srv.Rights.Extend(ctx, sub2.Request.ID, "support", "again"); !errors.Is(err, rights.ErrNotReady) {
+		t.Fatalf("second extension: %v", err)
+	}
 }
