@@ -30,6 +30,7 @@ type Store interface {
 	AccessLog
 	Requests
 	Outbox
+	Accounts
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

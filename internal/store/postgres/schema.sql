@@ -166,3 +166,34 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref text_pattern_ops);
+-- Local accounts, browser sessions and failed sign-ins (see
+-- store.Accounts). E-mails are stored lower-cased, so the plain UNIQUE
+-- is case-insensitive; disabled_at is null while the account may sign in.
+CREATE TABLE IF NOT EXISTS users (
+  id text PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  role text NOT NULL,
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL,
+  disabled_at timestamptz
+);
+-- user_id is a local user's id or a directory login, so no foreign key.
+CREATE TABLE IF NOT EXISTS sessions (
+  id text PRIMARY KEY,
+  secret_hash bytea NOT NULL UNIQUE,
+  user_id text NOT NULL,
+  name text NOT NULL,
+  role text NOT NULL,
+  method text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  csrf_secret bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS login_failures (
+  key text NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key_at ON login_failures (key, at);
+CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures (at);

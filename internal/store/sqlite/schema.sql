@@ -153,3 +153,34 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE sent_at = 0 AND failed_at = 0;
 CREATE INDEX IF NOT EXISTS outbox_ref ON outbox (ref, id);
+-- Local accounts, browser sessions and failed sign-ins (see
+-- store.Accounts). E-mails are stored lower-cased, so the plain UNIQUE
+-- is case-insensitive; disabled_at = 0 while the account may sign in.
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER NOT NULL DEFAULT 0
+);
+-- user_id is a local user's id or a directory login, so no foreign key.
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL UNIQUE,
+  user_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  method TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  csrf_secret BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS login_failures (
+  key TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key_at ON login_failures (key, at);
+CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures (at);
