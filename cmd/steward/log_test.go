@@ -78,3 +78,53 @@ func TestAccessLogCLI(t *testing.T) {
 		t.Fatalf("verify after tampering: exit %d, %q", code, msg)
 	}
 }
+
+// TestUserCommands tries `steward user` as an administrator would,
+// including the mistakes: each gets one line and a non-zero exit.
+func TestUserCommands(t *testing.T) {
+	dir := t.TempDir()
+	run := func(stdin string, args ...string) (string, int) {
+		full := append(append([]string{args[0], args[1], "--data", dir}), args[2:]...)
+		cmd := exec.Command(stewardBinary(t), full...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	if out, code := run("a long enough password\n", "user", "add", "--email", "Sam@Example.org", "--role", "support"); code != 0 || !strings.Contains(out, "sam@example.org") {
+		t.Fatalf("user add: %d %s", code, out)
+	}
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"a long enough password\n", []string{"user", "add", "--email", "sam@example.org", "--role", "support"}, "already exists"},
+		{"a long enough password\n", []string{"user", "add", "--email", "x@example.org", "--role", "app"}, "unknown role"},
+		{"a long enough password\n", []string{"user", "add", "--email", "not an address", "--role", "admin"}, "not an e-mail address"},
+		{"short\n", []string{"user", "add", "--email", "y@example.org", "--role", "admin"}, "12 to 256 characters"},
+		{"", []string{"user", "add", "--email", "y@example.org", "--role", "admin"}, "no password given"},
+		{"", []string{"user", "add", "--email", "y@example.org", "--role", "admin", "--password", "x"}, "not defined"},
+		{"", []string{"user", "disable", "nobody@example.org"}, "no account for"},
+		{"", []string{"user", "frobnicate"}, "unknown user command"},
+	} {
+		out, code := run(c.stdin, c.args...)
+		if code == 0 || !strings.Contains(out, c.want) || strings.Count(strings.TrimSpace(out), "\n") > 0 && !strings.Contains(out, "Usage") {
+			t.Errorf("%v: exit %d, %q; want a failure saying %q", c.args, code, out, c.want)
+		}
+	}
+	if out, _ := run("", "user", "list"); !strings.Contains(out, "sam@example.org") || !strings.Contains(out, "active") || strings.Contains(out, "argon2") {
+		t.Fatalf("user list: %s", out)
+	}
+	if out, code := run("", "user", "disable", "sam@example.org"); code != 0 {
+		t.Fatalf("disable: %s", out)
+	}
+	if out, _ := run("", "user", "list"); !strings.Contains(out, "disabled") {
+		t.Fatalf("user list after disable: %s", out)
+	}
+}

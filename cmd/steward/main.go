@@ -27,12 +27,18 @@ usage:
   steward token create --role ROLE --name NAME    create an API token (printed once)
   steward token list                              list API tokens (never their secrets)
   steward token revoke ID                         revoke an API token
+  steward user add --email E --role ROLE         add a person's account (password from a prompt or stdin)
+  steward user list                               list accounts
+  steward user disable EMAIL                      disable an account and end its sessions
   steward log verify                              check the access log's hash chain from the first entry
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
   steward requests receipt ID                     print and verify an erasure receipt
   steward connectors check [--rights FILE]        test every connector's settings and reach
   steward version                                 print the version
 `
+
+// stdin is where `steward user add` reads a piped password.
+var stdin io.Reader = os.Stdin
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -64,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdLog(ctx, args[1:], stdout)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdin, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "steward", version())
 	case "help", "-h", "--help":

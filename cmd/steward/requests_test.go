@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,11 +65,11 @@ func TestKillDuringExecution(t *testing.T) {
 	dir := t.TempDir()
 	rightsFile := filepath.Join(dir, "rights.yaml")
 	os.WriteFile(rightsFile, []byte("requests:\n  grace: 0s\nconnectors:\n  - {name: app, kind: webhook, url: "+hook.URL+", secret: kill-test-secret-0123456789}\n"), 0o600)
-	out, err := exec.Command(stewardBinary(t), "token", "create", "--role", "support", "--name", "support desk", "--data", dir).Output()
-	if err != nil {
-		t.Fatal(err)
+	add := exec.Command(stewardBinary(t), "user", "add", "--email", "desk@example.org", "--role", "support", "--data", dir)
+	add.Stdin = strings.NewReader("desk password 1\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
 	}
-	tok := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 
 	// A confirmed erasure, taken by support.
 	ctx := context.Background()
@@ -89,17 +90,18 @@ func TestKillDuringExecution(t *testing.T) {
 	p := startProcess(t, dir, addr, "--rights", rightsFile)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	resp, err := c.Get("http://" + addr + "/v1/csrf")
+	// Support signs in at /login and presses "execute" in the portal.
+	loginForm := hiddenFields(t, c, "http://"+addr+"/login")
+	loginForm.Set("login", "desk@example.org")
+	loginForm.Set("password", "desk password 1")
+	resp, err := c.PostForm("http://"+addr+"/login", loginForm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tokBody struct{ Token string }
-	json.NewDecoder(resp.Body).Decode(&tokBody)
 	resp.Body.Close()
-	form := url.Values{"csrf": {tokBody.Token}, "version": {"1"}}
+	form := url.Values{"csrf_token": {hiddenFields(t, c, "http://"+addr+"/account").Get("csrf_token")}, "version": {"1"}}
 	post, _ := http.NewRequest("POST", "http://"+addr+"/admin/requests/"+req.ID+"/execute", strings.NewReader(form.Encode()))
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	post.Header.Set("Authorization", "Bearer "+tok)
 	go func() {
 		if resp, err := c.Do(post); err == nil {
 			resp.Body.Close()
@@ -153,4 +155,23 @@ func TestKillDuringExecution(t *testing.T) {
 		strings.Join(summary, " ") != "*/requested:done steward-events/deactivate:done app/deactivate:done steward-events/purge:done app/purge:done" {
 		t.Fatalf("done %d times, %d done mails, calls %v, steps %v", doneTransitions, len(mails), calls, summary)
 	}
+}
+
+// hiddenFields fetches a page and returns its hidden form fields.
+func hiddenFields(t *testing.T, c *http.Client, u string) url.Values {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	v := url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="(\w+)" value="([^"]*)">`).FindAllStringSubmatch(string(raw), -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", u, resp.StatusCode)
+	}
+	return v
 }

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +51,33 @@ type Config struct {
 	// Webhooks maps a webhook's name (what outbox messages address) to
 	// its URL. Only the config file sets it: the URL is a credential.
 	Webhooks map[string]string
+
+	// SessionTTL is how long a browser sign-in lasts.
+	SessionTTL time.Duration
+	// LDAP is the corporate directory staff may sign in with; nil when
+	// none is configured. Only the config file's ldap: section sets it.
+	LDAP *LDAP
+}
+
+// LDAP mirrors internal/auth/ldap.Config with the config file's key names;
+// docs/accounts.md lists them.
+type LDAP struct {
+	URL            string            `yaml:"url"`
+	StartTLS       bool              `yaml:"start_tls"`
+	CAFile         string            `yaml:"ca_file"`
+	InsecureNoTLS  bool              `yaml:"insecure_no_tls"`
+	UserDNTemplate string            `yaml:"user_dn_template"`
+	BindDN         string            `yaml:"bind_dn"`
+	BindPassword   string            `yaml:"bind_password"`
+	UserBase       string            `yaml:"user_base"`
+	UserFilter     string            `yaml:"user_filter"`
+	GroupBase      string            `yaml:"group_base"`
+	GroupFilter    string            `yaml:"group_filter"`
+	GroupRoles     map[string]string `yaml:"group_roles"`
+	EmailAttr      string            `yaml:"email_attr"`
+	NameAttr       string            `yaml:"name_attr"`
+	LoginAttr      string            `yaml:"login_attr"`
+	Timeout        time.Duration     `yaml:"timeout"`
 }
 
 // SMTP holds the settings of internal/notify's Mailer.
@@ -99,6 +127,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.SMTP.StartTLS, "smtp-starttls", "required", "STARTTLS: required, opportunistic or off")
 	fs.BoolVar(&c.SMTP.AllowInsecure, "smtp-allow-insecure", false, "allow --smtp-starttls off to a host that is not this one")
 	fs.DurationVar(&c.SMTP.Timeout, "smtp-timeout", 30*time.Second, "limit on one SMTP conversation")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 8*time.Hour, "how long a browser sign-in lasts")
 	return c
 }
 
@@ -119,8 +148,12 @@ func (f *configFile) String() string {
 
 func (f *configFile) Set(v string) error { f.path = v; return nil }
 
-// smtpPasswordEnv is the only way besides the file to give the password.
-const smtpPasswordEnv = "STEWARD_SMTP_PASSWORD"
+// smtpPasswordEnv and ldapPasswordEnv are the only ways besides the file
+// to give those passwords.
+const (
+	smtpPasswordEnv = "STEWARD_SMTP_PASSWORD"
+	ldapPasswordEnv = "STEWARD_LDAP_BIND_PASSWORD"
+)
 
 // Load applies the config file and environment to every flag not given on
 // the command line. getenv is os.Getenv outside tests.
@@ -143,6 +176,12 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 	}
 	if v := getenv(smtpPasswordEnv); v != "" {
 		cf.c.SMTP.Password = v
+	}
+	if v := getenv(ldapPasswordEnv); v != "" {
+		if cf.c.LDAP == nil {
+			return fmt.Errorf("%s is set but the config file has no ldap: section", ldapPasswordEnv)
+		}
+		cf.c.LDAP.BindPassword = v
 	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -188,7 +227,7 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 		return nil
 	}
 	for k, v := range m {
-		if (k == "smtp" || k == "webhooks") && v.Tag == "!!null" {
+		if (k == "smtp" || k == "webhooks" || k == "ldap") && v.Tag == "!!null" {
 			continue // an empty section
 		}
 		switch k {
@@ -216,6 +255,15 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 					return err
 				}
 			}
+		case "ldap":
+			if v.Kind != yaml.MappingNode {
+				return fmt.Errorf("%s: ldap: expected a mapping (url:, user_dn_template:, group_roles: …)", path)
+			}
+			var l LDAP
+			if err := decodeStrict(&v, &l); err != nil {
+				return fmt.Errorf("%s: ldap: %v", path, err)
+			}
+			c.LDAP = &l
 		case "webhooks":
 			var hooks map[string]string
 			if err := v.Decode(&hooks); err != nil || v.Kind != yaml.MappingNode {
@@ -230,6 +278,18 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 		}
 	}
 	return nil
+}
+
+// decodeStrict decodes n into out, refusing keys out does not have, so a
+// misspelt setting is an error instead of silently ignored.
+func decodeStrict(n *yaml.Node, out any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	return d.Decode(out)
 }
 
 // scalar is a YAML scalar's text as written (so a hex secret of digits

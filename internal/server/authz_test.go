@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ type probe struct {
 // added without deciding who may call it.
 var authzMatrix = map[string]struct {
 	public bool
+	// page rows are probed with signed-in browser sessions (people hold
+	// every role but app) instead of API tokens.
+	page   bool
 	probes []probe
 }{
 	"GET /healthz":                    {public: true},
@@ -61,9 +65,16 @@ var authzMatrix = map[string]struct {
 	"GET /privacy/requests/{id}/export":      {public: true},
 	"POST /callbacks/facebook/data-deletion": {public: true},
 	"POST /callbacks/connectors/{name}":      {public: true},
-	"GET /admin/requests":                    {probes: []probe{{method: "GET", path: "/admin/requests", allowed: []auth.Role{auth.Support, auth.Admin}}}},
-	"GET /admin/requests/{id}":               {probes: []probe{{method: "GET", path: "/admin/requests/r-aaaaaaaaaaaaaaaa", allowed: []auth.Role{auth.Support, auth.Admin}}}},
-	"POST /admin/requests/{id}/{action}":     {probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/requests":                    {page: true, probes: []probe{{method: "GET", path: "/admin/requests", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/requests/{id}":               {page: true, probes: []probe{{method: "GET", path: "/admin/requests/r-aaaaaaaaaaaaaaaa", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"POST /admin/requests/{id}/{action}":     {page: true, probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	// Signing in is open to all; the account page and sign-out to
+	// anyone signed in.
+	"GET /login":    {public: true},
+	"POST /login":   {public: true},
+	"GET /{$}":      {public: true},
+	"GET /account":  {page: true, probes: []probe{{method: "GET", path: "/account", allowed: personRoles()}}},
+	"POST /logout":  {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: personRoles()}}},
 	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
@@ -76,6 +87,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, r := range auth.Roles {
 		tokens[r] = token(t, n, r)
 	}
+	sessions := map[auth.Role]*page{}
+	for _, r := range personRoles() {
+		sessions[r] = signIn(t, n, r)
+	}
 	for _, route := range n.srv.Routes() {
 		row, ok := authzMatrix[route.Pattern]
 		if !ok {
@@ -87,6 +102,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		if !row.public && len(row.probes) == 0 {
 			t.Errorf("route %q: a protected route needs at least one probe", route.Pattern)
+		}
+		if row.page != route.Page {
+			t.Errorf("route %q: matrix says page=%v, server says %v", route.Pattern, row.page, route.Page)
+		}
+		if row.page {
+			for _, p := range row.probes {
+				probePage(t, n, sessions, p)
+			}
+			continue
 		}
 		for _, p := range row.probes {
 			// Without credentials: 401, never the data.
@@ -110,6 +134,47 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for pattern := range authzMatrix {
 		if !slices.ContainsFunc(n.srv.Routes(), func(r Route) bool { return r.Pattern == pattern }) {
 			t.Errorf("matrix row %q matches no served route", pattern)
+		}
+	}
+}
+
+// personRoles are the roles a person can hold (app is a machine's).
+func personRoles() []auth.Role {
+	return slices.DeleteFunc(slices.Clone(auth.Roles), func(r auth.Role) bool { return r == auth.App })
+}
+
+// probePage tries a page without a session and then signed in as every
+// role; forms carry the session's own CSRF token, so only the role decides.
+func probePage(t *testing.T, n *node, sessions map[auth.Role]*page, p probe) {
+	anon := newPage(t, n.http.URL)
+	var status int
+	if p.method == "GET" {
+		status, _, _ = anon.get(p.path)
+		if status != http.StatusSeeOther {
+			t.Errorf("%s %s without a session: %d, want a redirect to sign in", p.method, p.path, status)
+		}
+	} else if status, _, _ = anon.postForm(p.path, url.Values{}); status != http.StatusUnauthorized {
+		t.Errorf("%s %s without a session: %d, want 401", p.method, p.path, status)
+	}
+	for _, role := range personRoles() {
+		tab := sessions[role]
+		var body string
+		if p.method == "GET" {
+			status, body, _ = tab.get(p.path)
+		} else {
+			status, body, _ = tab.postForm(p.path, url.Values{auth.CSRFField: {tab.csrf()}})
+		}
+		want := slices.Contains(p.allowed, role)
+		switch {
+		case want && (status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusSeeOther && p.method == "GET"):
+			t.Errorf("%s %s as %s: %d, want it let through", p.method, p.path, role, status)
+		case !want && status != http.StatusForbidden:
+			t.Errorf("%s %s as %s: %d, want 403", p.method, p.path, role, status)
+		case !want && !strings.Contains(body, string(role)):
+			t.Errorf("%s %s as %s: the refusal does not say why", p.method, p.path, role)
+		}
+		if p.path == "/logout" && status == http.StatusSeeOther {
+			sessions[role] = loginAs(t, n, string(role)+"@staff.example.org")
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
 		Identity: set.Identity, Connectors: set.List}
 	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
-	s.portal = &portal.Portal{Rights: s.Rights, Forms: guard, Access: s.access, IPs: ips, Log: s.Log}
+	s.portal = &portal.Portal{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
 		Webhooks: set.Webhooks, Log: s.Log}
 	return nil
@@ -55,9 +55,9 @@ func (s *Server) rightsRoutes() {
 	s.handle("POST /privacy/requests/{id}/answer", nil, hf(p.Answer))
 	s.handle("GET /privacy/requests/{id}/export", nil, hf(p.Export))
 	staff := []auth.Role{auth.Support, auth.Admin}
-	s.handle("GET /admin/requests", staff, hf(s.portal.List))
-	s.handle("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
-	s.handle("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))
+	s.page("GET /admin/requests", staff, hf(s.portal.List))
+	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
+	s.page("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))
 	s.handle("POST /v1/requests", []auth.Role{auth.App}, hf(api.Create))
 	s.handle("POST /callbacks/facebook/data-deletion", nil, hf(api.Facebook))
 	s.handle("POST /callbacks/connectors/{name}", nil, hf(api.Completion))
@@ -72,6 +72,7 @@ func (s *Server) tickRights(ctx context.Context) {
 		if err := s.Rights.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Error("requests: scheduled work failed", "err", err)
 		}
+		s.sweepSessions(ctx)
 		select {
 		case <-ctx.Done():
 			return

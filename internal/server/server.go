@@ -38,6 +38,7 @@ import (
 	"github.com/steward-privacy/steward/internal/retention"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
+	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
@@ -50,6 +51,9 @@ type Options struct {
 	Clock clock.Clock
 	// Logger defaults to JSON on stderr at the configured level.
 	Logger *slog.Logger
+	// Argon2 is the cost of the hash checked for unknown accounts at
+	// sign-in (tests lower it); zero means auth.DefaultArgon2.
+	Argon2 auth.Argon2Params
 }
 
 // Server is one running steward node.
@@ -71,7 +75,10 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []Route
 	authn   auth.Tokens
-	access  *accesslog.Appender
+	// sessions signs staff in to steward's pages.
+	sessions auth.Sessions
+	signin   *signin.Service
+	access   *accesslog.Appender
 	// Rights answers data subject requests.
 	Rights     *rights.Service
 	connectors *connectors.Set
@@ -166,6 +173,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	read := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	audit := &auditapi.API{Store: st, Registry: reg, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	s.authn = auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
+	if err := s.buildSignin(cfg, opt, guard, ips); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := s.buildRights(cfg, reg, guard, ips); err != nil {
 		st.Close()
 		return nil, err
@@ -202,6 +213,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
 	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
+	s.signinRoutes()
 	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.sweeper.Handler))
 
 	s.handler = chain(mux, s.Log, ips)
@@ -214,6 +226,9 @@ type Route struct {
 	Pattern string
 	// Roles may call it; nil means anyone, signed in or not.
 	Roles []auth.Role
+	// Page routes take a browser session (and a CSRF form token on
+	// writes); the others take an API bearer token.
+	Page bool
 }
 
 // Routes lists every endpoint with its roles. The authorization matrix test
@@ -227,6 +242,13 @@ func (s *Server) handle(pattern string, roles []auth.Role, h http.Handler) {
 		h = s.authn.Require(h, roles...)
 	}
 	s.mux.Handle(pattern, h)
+}
+
+// page registers a server-rendered page for signed-in staff in roles (any
+// signed-in person when roles is empty but not nil).
+func (s *Server) page(pattern string, roles []auth.Role, h http.Handler) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Roles: roles, Page: true})
+	s.mux.Handle(pattern, s.sessions.RequirePage(h, roles...))
 }
 
 // Handler is the complete HTTP handler.

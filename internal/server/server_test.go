@@ -68,7 +68,7 @@ func startNode(t testing.TB, cfg *config.Config) *node {
 	fake := clock.NewFake(testNow)
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := New(context.Background(), cfg, Options{Clock: fake, Logger: log})
+	srv, err := New(context.Background(), cfg, Options{Clock: fake, Logger: log, Argon2: testArgon2})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

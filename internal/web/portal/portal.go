@@ -41,16 +41,9 @@ func init() {
 	}
 }
 
-// Forms issues and checks the token every state-changing form carries.
-type Forms interface {
-	Issue(w http.ResponseWriter, r *http.Request) string
-	Check(r *http.Request, submitted string) bool
-}
-
 // Portal serves /admin/requests.
 type Portal struct {
 	Rights *rights.Service
-	Forms  Forms
 	Access accesslog.Recorder
 	IPs    clientip.Resolver
 	Log    *slog.Logger
@@ -87,7 +80,11 @@ type view struct {
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	who, _ := auth.FromContext(r.Context())
 	v.Who, v.Role = who.Name, string(who.Role)
-	v.CSRF = p.Forms.Issue(w, r)
+	// Pages run behind auth.Sessions.RequirePage, which also checks this
+	// token on every POST.
+	if ss, ok := auth.SessionFromContext(r.Context()); ok {
+		v.CSRF = auth.CSRFToken(ss)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -221,15 +218,7 @@ var noticeText = map[string]string{
 
 // Act handles POST /admin/requests/{id}/{action}.
 func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
-	if err := r.ParseForm(); err != nil {
-		p.detail(w, r, http.StatusBadRequest, "The form could not be read.", "")
-		return
-	}
-	if !p.Forms.Check(r, r.PostFormValue("csrf")) {
-		p.detail(w, r, http.StatusForbidden, "The form expired (or did not come from this portal); nothing was changed. Please try again.", "")
-		return
-	}
+	// RequirePage has parsed the form and checked its CSRF token.
 	id, action := r.PathValue("id"), r.PathValue("action")
 	who, _ := auth.FromContext(r.Context())
 	actor := who.Name

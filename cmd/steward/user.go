@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// cmdUser manages steward's own accounts. The password is read from a
+// prompt (or the first line of stdin when it is not a terminal), never
+// from a flag, which every local user could read from the process list.
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: steward user add|list|disable"}
+	}
+	var email, role string
+	cfg, fs, err := flags("user "+args[0], args[1:], func(fs *flag.FlagSet) {
+		if args[0] == "add" {
+			fs.StringVar(&email, "email", "", "the person's e-mail; they sign in with it")
+			fs.StringVar(&role, "role", "", "role of the account (docs/roles.md)")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	var u store.User
+	switch args[0] {
+	case "add":
+		if email == "" || role == "" {
+			return usageError{"user add needs --email and --role; the password is asked for"}
+		}
+		a, err := mail.ParseAddress(email)
+		if err != nil || a.Address != email {
+			return fmt.Errorf("--email %q is not an e-mail address", email)
+		}
+		if !auth.ValidRole(role) || role == string(auth.App) {
+			return fmt.Errorf("unknown role %q for a person (roles: %s)", role, personRoles())
+		}
+		pw, err := readPassword(stdin, stdout)
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw, auth.DefaultArgon2)
+		if err != nil {
+			return err
+		}
+		var id [8]byte
+		_, _ = rand.Read(id[:])
+		u = store.User{ID: hex.EncodeToString(id[:]), Email: strings.ToLower(email), Role: role, PasswordHash: hash, CreatedAt: now}
+	case "list", "disable":
+		if args[0] == "disable" && fs.NArg() != 1 {
+			return usageError{"usage: steward user disable EMAIL"}
+		}
+	default:
+		return usageError{fmt.Sprintf("unknown user command %q: use add, list or disable", args[0])}
+	}
+
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "add":
+		if err := st.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("an account for %s already exists", u.Email)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "account %s added with role %s; sign in at /login\n", u.Email, u.Role)
+	case "list":
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "E-MAIL\tROLE\tCREATED\tSTATE")
+		for _, u := range users {
+			state := "active"
+			if !u.DisabledAt.IsZero() {
+				state = "disabled " + day(u.DisabledAt)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Role, day(u.CreatedAt), state)
+		}
+		return tw.Flush()
+	case "disable":
+		if err := st.DisableUser(ctx, fs.Arg(0), now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no account for %s", fs.Arg(0))
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "account %s disabled; its sessions have ended\n", fs.Arg(0))
+	}
+	return nil
+}
+
+// readPassword asks twice on a terminal; from a pipe it takes one line.
+func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stdout, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stdout, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ; nothing was changed")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, auth.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password given: type it at the prompt or pipe it on stdin")
+	}
+	return line, nil
+}
+
+func personRoles() string {
+	var names []string
+	for _, r := range auth.Roles {
+		if r != auth.App {
+			names = append(names, string(r))
+		}
+	}
+	return strings.Join(names, ", ")
+}

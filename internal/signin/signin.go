@@ -1,0 +1,291 @@
+// Package signin is the staff's way into steward's pages: the sign-in form
+// (steward's own users with argon2id passwords, then the corporate
+// directory), throttling of guessed passwords, the account page and
+// sign-out.
+package signin
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/auth/ldap"
+	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+//go:embed templates/*.html
+var files embed.FS
+
+var pages = map[string]*template.Template{}
+
+func init() {
+	for _, p := range []string{"login", "account"} {
+		pages[p] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
+	}
+}
+
+// Throttling: guessed passwords are stopped per account and per client
+// network, counted over a sliding window in the database so every node
+// sharing it sees the same count.
+const (
+	Window         = 15 * time.Minute
+	MaxPerAccount  = 5
+	MaxPerNetwork  = 50
+	maxLoginLength = 256
+)
+
+// Directory is the corporate directory (internal/auth/ldap.Directory).
+type Directory interface {
+	Authenticate(ctx context.Context, login, password string) (ldap.Identity, error)
+}
+
+// Forms protects the sign-in form itself (login CSRF): before sign-in
+// there is no session, so a double-submit token is used.
+type Forms interface {
+	Issue(w http.ResponseWriter, r *http.Request) string
+	Check(r *http.Request, submitted string) bool
+}
+
+// Service serves /login, /logout and /account.
+type Service struct {
+	Accounts store.Accounts
+	Sessions auth.Sessions
+	// Directory is nil when no LDAP directory is configured.
+	Directory Directory
+	Forms     Forms
+	IPs       clientip.Resolver
+	Log       *slog.Logger
+	// Argon2 must match what `steward user add` uses only in cost; the
+	// dummy hash for unknown users is made with it at startup.
+	Argon2 auth.Argon2Params
+
+	dummy string
+}
+
+// Init prepares the hash checked for unknown e-mails, so an unknown
+// account costs the same time as a wrong password.
+func (s *Service) Init() error {
+	h, err := auth.HashPassword("steward-no-such-user-password", s.Argon2)
+	s.dummy = h
+	return err
+}
+
+type view struct {
+	Title, Error, Notice, CSRF, Next, Login, Ends string
+	Roles                                         []auth.Role
+	S                                             store.Session
+	Portal                                        bool
+}
+
+func (s *Service) render(w http.ResponseWriter, status int, page string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pages[page].ExecuteTemplate(w, page+".html", v); err != nil {
+		s.Log.Error("signin: render failed", "page", page, "err", err)
+	}
+}
+
+// staffRoles are the roles a person can sign in as (app is a machine's).
+func staffRoles() []auth.Role {
+	return slices.DeleteFunc(slices.Clone(auth.Roles), func(r auth.Role) bool { return r == auth.App })
+}
+
+// Form handles GET /login.
+func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), Roles: staffRoles()}
+	if ss, ok := s.Sessions.Current(r); ok {
+		v.Notice = "You are signed in as " + ss.Name + " (" + ss.Role + "). Signing in again replaces that session."
+	}
+	v.CSRF = s.Forms.Issue(w, r)
+	s.render(w, http.StatusOK, "login", v)
+}
+
+// Login handles POST /login.
+func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	v := view{Title: "Sign in to steward", Roles: staffRoles()}
+	fail := func(status int, msg string) {
+		v.Error = msg
+		v.CSRF = s.Forms.Issue(w, r)
+		s.render(w, status, "login", v)
+	}
+	if err := r.ParseForm(); err != nil {
+		fail(http.StatusBadRequest, "The form could not be read; please try again.")
+		return
+	}
+	v.Next = safeNext(r.PostFormValue("next"))
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	password := r.PostFormValue("password")
+	wantRole := r.PostFormValue("role")
+	v.Login = login
+	if !s.Forms.Check(r, r.PostFormValue("csrf")) {
+		fail(http.StatusForbidden, "The sign-in form expired or did not come from steward. Please try again.")
+		return
+	}
+	if login == "" || password == "" {
+		fail(http.StatusBadRequest, "Enter your e-mail (or directory login) and your password.")
+		return
+	}
+	if len(login) > maxLoginLength || len(password) > auth.MaxPasswordLen {
+		fail(http.StatusBadRequest, "The e-mail or password is too long.")
+		return
+	}
+	if wantRole != "" && !auth.ValidRole(wantRole) {
+		fail(http.StatusBadRequest, "Choose one of the listed roles.")
+		return
+	}
+	ctx := r.Context()
+	now := s.Sessions.Clock.Now()
+	accountKey := "account:" + strings.ToLower(login)
+	netKey := "net:" + s.network(r)
+	since := now.Add(-Window)
+	na, err1 := s.Accounts.LoginFailures(ctx, accountKey, since)
+	nn, err2 := s.Accounts.LoginFailures(ctx, netKey, since)
+	if err := errors.Join(err1, err2); err != nil {
+		s.unavailable(w, fail, err)
+		return
+	}
+	if na >= MaxPerAccount || nn >= MaxPerNetwork {
+		s.Log.Warn("signin: throttled", "login", login, "account_failures", na, "network_failures", nn)
+		w.Header().Set("Retry-After", fmt.Sprint(int(Window.Seconds())))
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again; if you forgot your password, ask an administrator.", int(Window.Minutes())))
+		return
+	}
+
+	id, why, err := s.check(ctx, login, password, wantRole)
+	if err != nil {
+		s.unavailable(w, fail, err)
+		return
+	}
+	if why != "" {
+		_, err1 := s.Accounts.RecordLoginFailure(ctx, accountKey, now, since)
+		_, err2 := s.Accounts.RecordLoginFailure(ctx, netKey, now, since)
+		if err := errors.Join(err1, err2); err != nil {
+			s.Log.Error("signin: could not record a failure", "err", err)
+		}
+		s.Log.Info("signin: refused", "login", login, "reason", why)
+		fail(http.StatusUnauthorized, why)
+		return
+	}
+	if _, err := s.Sessions.Start(ctx, w, r, id); err != nil {
+		s.unavailable(w, fail, err)
+		return
+	}
+	_ = s.Accounts.ClearLoginFailures(ctx, accountKey)
+	s.Log.Info("signin: signed in", "who", id.Name, "role", id.Role, "method", id.Method)
+	http.Redirect(w, r, v.Next, http.StatusSeeOther)
+}
+
+// Messages a person reads after a refused sign-in. One message covers an
+// unknown account and a wrong password, so the form does not tell which
+// accounts exist.
+const (
+	msgInvalid   = "The e-mail (or login) or the password is wrong."
+	msgNoRole    = "Your password is right, but none of your directory groups gives you a steward role. Ask an administrator."
+	msgRole      = "You do not hold the role you chose."
+	msgDirectory = "The e-mail (or login) or the password is wrong. The corporate directory could not be reached just now, so directory accounts cannot sign in; steward's own accounts still can."
+)
+
+// check tries steward's own users first, then the directory. It returns
+// either an identity or a reason for the person; err is for outages of
+// steward's own store only.
+func (s *Service) check(ctx context.Context, login, password, wantRole string) (auth.Identity, string, error) {
+	u, err := s.Accounts.UserByEmail(ctx, login)
+	switch {
+	case err == nil:
+		ok, herr := auth.CheckPassword(u.PasswordHash, password)
+		if herr != nil {
+			return auth.Identity{}, "", fmt.Errorf("user %s: %w", u.ID, herr)
+		}
+		if ok && u.DisabledAt.IsZero() {
+			if wantRole != "" && wantRole != u.Role {
+				return auth.Identity{}, msgRole, nil
+			}
+			return auth.Identity{UserID: u.ID, Name: u.Email, Role: auth.Role(u.Role), Method: "password"}, "", nil
+		}
+		if ok {
+			return auth.Identity{}, msgInvalid, nil // disabled: say no more than for a wrong password
+		}
+	case errors.Is(err, store.ErrNotFound):
+		_, _ = auth.CheckPassword(s.dummy, password)
+	default:
+		return auth.Identity{}, "", err
+	}
+	if s.Directory == nil {
+		return auth.Identity{}, msgInvalid, nil
+	}
+	di, err := s.Directory.Authenticate(ctx, login, password)
+	switch {
+	case errors.Is(err, ldap.ErrUnavailable):
+		s.Log.Warn("signin: directory unavailable", "err", err)
+		return auth.Identity{}, msgDirectory, nil
+	case errors.Is(err, ldap.ErrNoRole):
+		return auth.Identity{}, msgNoRole, nil
+	case err != nil:
+		return auth.Identity{}, msgInvalid, nil
+	}
+	role := di.Roles[0]
+	if wantRole != "" {
+		if !slices.Contains(di.Roles, auth.Role(wantRole)) {
+			return auth.Identity{}, msgRole, nil
+		}
+		role = auth.Role(wantRole)
+	}
+	name := di.Email
+	if name == "" {
+		name = di.Login
+	}
+	return auth.Identity{UserID: "ldap:" + di.Login, Name: name, Role: role, Method: "ldap"}, "", nil
+}
+
+func (s *Service) unavailable(w http.ResponseWriter, fail func(int, string), err error) {
+	s.Log.Error("signin: store unavailable", "err", err)
+	w.Header().Set("Retry-After", "30")
+	fail(http.StatusServiceUnavailable, "Sign-in is unavailable just now. Try again in a minute.")
+}
+
+// network is the client's minimised network: failures are counted per /24
+// (IPv4) or /48 (IPv6), and no raw address is stored.
+func (s *Service) network(r *http.Request) string {
+	a := s.IPs.Addr(r)
+	if !a.IsValid() {
+		return "unknown"
+	}
+	return minimise.TruncateIP(a, 24, 48).String()
+}
+
+// Account handles GET /account (behind RequirePage).
+func (s *Service) Account(w http.ResponseWriter, r *http.Request) {
+	ss, _ := auth.SessionFromContext(r.Context())
+	v := view{Title: "Your account", S: ss, CSRF: auth.CSRFToken(ss),
+		Ends:   ss.ExpiresAt.UTC().Format("2006-01-02 15:04"),
+		Portal: ss.Role == string(auth.Support) || ss.Role == string(auth.Admin)}
+	s.render(w, http.StatusOK, "account", v)
+}
+
+// Logout handles POST /logout (behind RequirePage, so CSRF is checked).
+func (s *Service) Logout(w http.ResponseWriter, r *http.Request) {
+	s.Sessions.End(r.Context(), w, r)
+	http.Redirect(w, r, auth.LoginPath+"?signed_out=1", http.StatusSeeOther)
+}
+
+// safeNext keeps the return address on this site: a path, never
+// "//host" or a scheme, so the form cannot be used to send people away.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") || len(next) > 512 {
+		return "/account"
+	}
+	return next
+}
