@@ -70,11 +70,11 @@ var authzMatrix = map[string]struct {
 	"POST /admin/requests/{id}/{action}":     {page: true, probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	// Signing in is open to all; the account page and sign-out to
 	// anyone signed in.
-	"GET /login":    {public: true},
-	"POST /login":   {public: true},
-	"GET /{$}":      {public: true},
-	"GET /account":  {page: true, probes: []probe{{method: "GET", path: "/account", allowed: personRoles()}}},
-	"POST /logout":  {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: personRoles()}}},
+	"GET /login":   {public: true},
+	"POST /login":  {public: true},
+	"GET /{$}":     {public: true},
+	"GET /account": {page: true, probes: []probe{{method: "GET", path: "/account", allowed: personRoles()}}},
+	"POST /logout": {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: personRoles()}}},
 	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
