@@ -36,7 +36,7 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 	}
 	s.connectors = set
 	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
-		Identity: set.Identity, Connectors: set.List}
+		Identity: set.Identity, Connectors: set.List, Wake: s.Notify.Wake}
 	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
