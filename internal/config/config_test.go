@@ -145,3 +145,38 @@ func TestBadSections(t *testing.T) {
 		t.Errorf("empty sections: %v", err)
 	}
 }
+
+func TestLDAPSection(t *testing.T) {
+	dir := t.TempDir()
+	load := func(body string, env map[string]string) (*Config, error) {
+		file := filepath.Join(dir, "c.yaml")
+		_ = os.WriteFile(file, []byte(body), 0o600)
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		c := FlagSet(fs)
+		if err := fs.Parse([]string{"--config", file}); err != nil {
+			t.Fatal(err)
+		}
+		return c, Load(fs, func(k string) string { return env[k] })
+	}
+	c, err := load("session-ttl: 2h\nldap:\n  url: ldaps://ldap.example.org\n  user_dn_template: uid=%s,ou=people,dc=example,dc=org\n  group_roles: {steward-support: support}\n  timeout: 3s\n",
+		map[string]string{"STEWARD_LDAP_BIND_PASSWORD": "from-env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LDAP == nil || c.LDAP.URL != "ldaps://ldap.example.org" || c.LDAP.GroupRoles["steward-support"] != "support" ||
+		c.LDAP.Timeout != 3*time.Second || c.LDAP.BindPassword != "from-env" || c.SessionTTL != 2*time.Hour {
+		t.Fatalf("ldap section: %+v", c.LDAP)
+	}
+	for body, want := range map[string]string{
+		"ldap:\n  urll: ldaps://x\n": "urll",
+		"ldap: [1]\n":               "expected a mapping",
+		"ldap:\n  timeout: soon\n":  "ldap",
+	} {
+		if _, err := load(body, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error naming %q", body, err, want)
+		}
+	}
+	if _, err := load("addr: x\n", map[string]string{"STEWARD_LDAP_BIND_PASSWORD": "p"}); err == nil {
+		t.Error("a bind password without an ldap: section was accepted")
+	}
+}
