@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -15,11 +16,16 @@ import (
 
 // cmdLog verifies the access log's chain or prints its head.
 func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
-	const use = "usage: steward log verify|head [--data DIR | --db DSN]"
+	const use = "usage: steward log verify [--anchor SEQ:HASH]… | head [--data DIR | --db DSN]"
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
 		return usageError{use}
 	}
-	cfg, fs, err := flags("log "+args[0], args[1:], nil)
+	var anchors anchorList
+	cfg, fs, err := flags("log "+args[0], args[1:], func(fs *flag.FlagSet) {
+		if args[0] == "verify" {
+			fs.Var(&anchors, "anchor", "SEQ:HASH of an entry recorded elsewhere (from steward log head); may repeat")
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -47,7 +53,7 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	start := time.Now()
-	res, err := accesslog.Verify(ctx, st)
+	res, err := accesslog.Verify(ctx, st, anchors...)
 	if err != nil {
 		return err
 	}
@@ -56,5 +62,22 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "ok: %d entries verified in %s, head %d %s\n", res.Checked, took.Round(time.Millisecond), res.HeadSeq, hex.EncodeToString(res.HeadHash))
+	if len(anchors) > 0 {
+		fmt.Fprintf(stdout, "ok: %d anchor(s) match\n", len(anchors))
+	}
+	return nil
+}
+
+// anchorList is the repeatable --anchor flag.
+type anchorList []accesslog.Anchor
+
+func (a *anchorList) String() string { return fmt.Sprint(len(*a), " anchors") }
+
+func (a *anchorList) Set(s string) error {
+	x, err := accesslog.ParseAnchor(s)
+	if err != nil {
+		return err
+	}
+	*a = append(*a, x)
 	return nil
 }

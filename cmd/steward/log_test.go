@@ -42,8 +42,12 @@ func TestAccessLogCLI(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
 
-	verify := func() (string, int) {
-		cmd := exec.Command(bin, "log", "verify", "--data", dir)
+	verify := func(anchors ...string) (string, int) {
+		args := []string{"log", "verify", "--data", dir}
+		for _, a := range anchors {
+			args = append(args, "--anchor", a)
+		}
+		cmd := exec.Command(bin, args...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -59,7 +63,20 @@ func TestAccessLogCLI(t *testing.T) {
 		t.Fatalf("head: %s %v", head, err)
 	}
 
-	// Someone with the file drops the trigger and softens entry 2.
+	// The head, copied elsewhere, anchors the chain.
+	f := strings.Fields(string(head))
+	anchor := f[0] + ":" + f[1]
+	if out, code := verify(anchor); code != 0 || !strings.Contains(out, "1 anchor(s) match") {
+		t.Fatalf("verify with the anchor: %d %s", code, out)
+	}
+	for _, bad := range []string{"3", "x:" + f[1], "3:abc", "0:" + f[1]} {
+		if out, code := verify(bad); code != 2 || !strings.Contains(out, "anchor") {
+			t.Errorf("--anchor %q: exit %d, %q", bad, code, out)
+		}
+	}
+
+	// Someone with the file drops the triggers and cuts the last entry
+	// off: the chain alone still holds, the anchor does not.
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "steward.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +84,26 @@ func TestAccessLogCLI(t *testing.T) {
 	if _, err := db.Exec("UPDATE access_log SET records = 0 WHERE seq = 2"); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("the trigger let an update through: %v", err)
 	}
-	for _, q := range []string{"DROP TRIGGER access_log_no_update", "UPDATE access_log SET purpose = 'data_quality', decision = 'allowed' WHERE seq = 3"} {
+	for _, q := range []string{"DROP TRIGGER access_log_no_delete", "DELETE FROM access_log WHERE seq = 3"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, code := verify(); code != 0 || !strings.HasPrefix(out, "ok: 2 entries") {
+		t.Fatalf("verify of the shortened chain without an anchor: %d %s", code, out)
+	}
+	if msg, code := verify(anchor); code != 1 || !strings.Contains(msg, "entry 3") || !strings.Contains(msg, "cut short") {
+		t.Fatalf("verify of the shortened chain with the anchor: %d %s", code, msg)
+	}
+	// And softens entry 2 in place.
+	for _, q := range []string{"DROP TRIGGER access_log_no_update", "UPDATE access_log SET records = records + 5 WHERE seq = 2"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	db.Close()
 	msg, code := verify()
-	if code != 1 || !strings.Contains(msg, "access log broken at entry 3") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+	if code != 1 || !strings.Contains(msg, "access log broken at entry 2") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 		t.Fatalf("verify after tampering: exit %d, %q", code, msg)
 	}
 }
@@ -84,7 +113,7 @@ func TestAccessLogCLI(t *testing.T) {
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
 	run := func(stdin string, args ...string) (string, int) {
-		full := append(append([]string{args[0], args[1], "--data", dir}), args[2:]...)
+		full := append([]string{args[0], args[1], "--data", dir}, args[2:]...)
 		cmd := exec.Command(stewardBinary(t), full...)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
