@@ -169,8 +169,8 @@ func TestLDAPSection(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"ldap:\n  urll: ldaps://x\n": "urll",
-		"ldap: [1]\n":               "expected a mapping",
-		"ldap:\n  timeout: soon\n":  "ldap",
+		"ldap: [1]\n":                "expected a mapping",
+		"ldap:\n  timeout: soon\n":   "ldap",
 	} {
 		if _, err := load(body, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %q", body, err, want)

@@ -43,9 +43,9 @@ type DuplicateError struct{ Existing store.Request }
 
 func (e *DuplicateError) Error() string {
 	if e.Existing.Status == string(Done) {
-		return fmt.Sprintf("a %s request for this person was already completed (request %s)", e.Existing.Type, e.Existing.ID)
+		return fmt.Sprintf("an %s request for this person was already completed (request %s)", e.Existing.Type, e.Existing.ID)
 	}
-	return fmt.Sprintf("a %s request for this person is already open (request %s); its status page link was sent by e-mail", e.Existing.Type, e.Existing.ID)
+	return fmt.Sprintf("an %s request for this person is already open (request %s); its status page link was sent by e-mail", e.Existing.Type, e.Existing.ID)
 }
 
 // Service runs the request lifecycle. Every change of a request goes

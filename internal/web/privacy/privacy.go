@@ -108,7 +108,7 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 	var dup *rights.DuplicateError
 	switch {
 	case errors.As(err, &dup):
-		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: f, Error: dup.Error() + "."})
+		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: f, Error: sentence(dup)})
 		return
 	case errors.Is(err, rights.ErrBadIntake):
 		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Form: f, Error: sentence(err)})
