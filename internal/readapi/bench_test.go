@@ -31,9 +31,11 @@ type unlogged struct{}
 
 func (unlogged) Append(context.Context, *accesslog.Entry) error { return nil }
 
-// BenchmarkReadPage reads pages of 100 events over loopback HTTP with 32
-// concurrent readers, with and without the access log, in one run.
+// BenchmarkReadPage reads pages of 100 events over loopback HTTP, from one
+// reader (latency) and from 32 concurrent readers (throughput), with and
+// without the access log, in one run.
 func BenchmarkReadPage(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
 	dsns := map[string]string{"sqlite": ""}
 	if pg := os.Getenv("STEWARD_TEST_POSTGRES"); pg != "" {
 		dsns["postgres"] = pg
@@ -70,51 +72,62 @@ func BenchmarkReadPage(b *testing.B) {
 			log := slog.New(slog.DiscardHandler)
 			appender := accesslog.NewAppender(st, log)
 			defer appender.Close()
-			for _, mode := range []struct {
-				name string
-				rec  accesslog.Recorder
-			}{{"unlogged", unlogged{}}, {"logged", appender}} {
-				b.Run(mode.name, func(b *testing.B) {
-					api := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
-					mux := http.NewServeMux()
-					mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
-					srv := httptest.NewServer(mux)
-					defer srv.Close()
-					url := srv.URL + "/v1/datasets/interaction_data/events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=100&purpose=data_quality"
-					client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-					b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
-					var mu sync.Mutex
-					var lat []time.Duration
-					b.ResetTimer()
-					start := time.Now()
-					b.RunParallel(func(pb *testing.PB) {
-						var mine []time.Duration
-						defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
-						for pb.Next() {
+			for _, readers := range []int{1, 32} {
+				for _, mode := range []struct {
+					name string
+					rec  accesslog.Recorder
+				}{{"unlogged", unlogged{}}, {"logged", appender}} {
+					b.Run(fmt.Sprintf("readers=%d/%s", readers, mode.name), func(b *testing.B) {
+						api := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
+						mux := http.NewServeMux()
+						mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
+						srv := httptest.NewServer(mux)
+						defer srv.Close()
+						url := srv.URL + "/v1/datasets/interaction_data/events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=100&purpose=data_quality"
+						client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+						var mu sync.Mutex
+						var lat []time.Duration
+						// read is one request; it returns false after a failure.
+						read := func(mine *[]time.Duration) bool {
 							t0 := time.Now()
 							req, _ := http.NewRequest("GET", url, nil)
 							req.Header.Set("Authorization", "Bearer "+secret)
 							resp, err := client.Do(req)
 							if err != nil {
 								b.Error(err)
-								return
+								return false
 							}
 							io.Copy(io.Discard, resp.Body)
 							resp.Body.Close()
 							if resp.StatusCode != 200 {
 								b.Errorf("status %d", resp.StatusCode)
-								return
+								return false
 							}
-							mine = append(mine, time.Since(t0))
+							*mine = append(*mine, time.Since(t0))
+							return true
+						}
+						b.ResetTimer()
+						start := time.Now()
+						if readers == 1 {
+							for i := 0; i < b.N && read(&lat); i++ {
+							}
+						} else {
+							b.SetParallelism(max(1, readers/procs))
+							b.RunParallel(func(pb *testing.PB) {
+								var mine []time.Duration
+								defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+								for pb.Next() && read(&mine) {
+								}
+							})
+						}
+						b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+						slices.Sort(lat)
+						if len(lat) > 0 {
+							b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+							b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 						}
 					})
-					b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
-					slices.Sort(lat)
-					if len(lat) > 0 {
-						b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-						b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-					}
-				})
+				}
 			}
 		})
 	}

@@ -87,3 +87,23 @@ func BenchmarkRequestIntake(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCollectSingle posts single events from 32 concurrent clients
+// in-process, for profiling the per-request path (cmd/steward-bench gives
+// the loopback numbers of record).
+func BenchmarkCollectSingle(b *testing.B) {
+	n := startNode(b, testConfig(b, ""))
+	br := newBrowser(b, n.http.URL)
+	b.SetParallelism(16) // ×GOMAXPROCS(2) = 32 clients
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ev := fmt.Sprintf(`{"event_id":%q,"language":"en_US","number_emails":3,"screen_size":{"width":640,"height":480},"event_stream":[["picker",732],["picker::change",1700]],"client_id":%q}`, uuid.NewString(), uuid.NewString())
+			resp, body := br.post("/v1/collect/interaction_data", ev, nil)
+			if resp.StatusCode != 200 {
+				b.Fatalf("%d %v", resp.StatusCode, body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
