@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
@@ -65,19 +66,45 @@ type Service struct {
 	Forms     Forms
 	IPs       clientip.Resolver
 	Log       *slog.Logger
-	// Argon2 must match what `steward user add` uses only in cost; the
-	// dummy hash for unknown users is made with it at startup.
+	// Argon2 is the cost of the hash checked for unknown e-mails, so an
+	// unknown account costs the same time as a wrong password; it should
+	// match what `steward user add` uses.
 	Argon2 auth.Argon2Params
 
-	dummy string
+	dummyOnce sync.Once
+	dummy     string
+	// hashing bounds concurrent argon2id checks: each takes its memory
+	// cost, so a burst of sign-ins cannot exhaust the server's memory.
+	hashing chan struct{}
 }
 
-// Init prepares the hash checked for unknown e-mails, so an unknown
-// account costs the same time as a wrong password.
+// ConcurrentChecks is how many password checks may run at once.
+const ConcurrentChecks = 4
+
+// Init prepares the service before it serves.
 func (s *Service) Init() error {
-	h, err := auth.HashPassword("steward-no-such-user-password", s.Argon2)
-	s.dummy = h
-	return err
+	if s.Argon2.Memory == 0 || s.Argon2.Time == 0 || s.Argon2.Threads == 0 {
+		return fmt.Errorf("signin: argon2 cost %+v is not usable", s.Argon2)
+	}
+	s.hashing = make(chan struct{}, ConcurrentChecks)
+	return nil
+}
+
+// checkPassword runs one argon2id check within the concurrency bound.
+// The dummy hash for unknown accounts is made on first need, so a node
+// nobody signs in to never spends the memory.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	if hash == "" {
+		s.dummyOnce.Do(func() { s.dummy, _ = auth.HashPassword("steward-no-such-user-password", s.Argon2) })
+		hash = s.dummy
+	}
+	return auth.CheckPassword(hash, password)
 }
 
 type view struct {
@@ -204,7 +231,7 @@ func (s *Service) check(ctx context.Context, login, password, wantRole string) (
 	u, err := s.Accounts.UserByEmail(ctx, login)
 	switch {
 	case err == nil:
-		ok, herr := auth.CheckPassword(u.PasswordHash, password)
+		ok, herr := s.checkPassword(ctx, u.PasswordHash, password)
 		if herr != nil {
 			return auth.Identity{}, "", fmt.Errorf("user %s: %w", u.ID, herr)
 		}
@@ -218,7 +245,9 @@ func (s *Service) check(ctx context.Context, login, password, wantRole string) (
 			return auth.Identity{}, msgInvalid, nil // disabled: say no more than for a wrong password
 		}
 	case errors.Is(err, store.ErrNotFound):
-		_, _ = auth.CheckPassword(s.dummy, password)
+		if _, err := s.checkPassword(ctx, "", password); err != nil && ctx.Err() != nil {
+			return auth.Identity{}, "", err
+		}
 	default:
 		return auth.Identity{}, "", err
 	}
