@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/steward-privacy/steward/internal/store"
 )
@@ -50,97 +51,133 @@ func ParseAnchor(s string) (Anchor, error) {
 }
 
 // Verify checks every entry's hash and link, in order, from the first
-// entry, and that each anchor's entry is present with the anchored hash. Reading is sequential; hashing runs on the other cores while the
-// link check stays in order, so a long log verifies at scan speed.
+// entry up to the head it finds at the start, and that each anchor's entry
+// is present with the anchored hash. The log is read in spans of seq on
+// several connections at once, each span hashed by its reader; one checker
+// then walks the spans in order, so a long log verifies at the speed of
+// all cores rather than one row decoder.
 func Verify(ctx context.Context, st store.AccessLog, anchors ...Anchor) (Result, error) {
 	want := map[int64][]byte{}
 	for _, a := range anchors {
 		want[a.Seq] = a.Hash
 	}
-	const chunk = 1024
-	workers := max(1, runtime.GOMAXPROCS(0)-1)
-	type batch struct {
+	var res Result
+	// A row placed below the first entry is a break in its own right.
+	err := st.ScanAccess(ctx, math.MinInt64, 0, func(e *Entry) error {
+		return &Break{Seq: e.Seq, Reason: "placed before the first entry (inserted)"}
+	})
+	var br *Break
+	if errors.As(err, &br) {
+		res.Break = br
+		return res, nil
+	} else if err != nil {
+		return res, err
+	}
+	var head int64
+	switch h, err := st.AccessHead(ctx); {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return res, err
+	default:
+		head = h.Seq
+	}
+
+	const span = 8192
+	readers := max(2, runtime.GOMAXPROCS(0))
+	type part struct {
 		entries []Entry
 		sums    [][32]byte
+		err     error
 		done    chan struct{}
 	}
-	jobs := make(chan *batch, 2*workers)
-	ordered := make(chan *batch, 4*workers)
-	for range workers {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// parts holds the spans being read, in order; its capacity bounds how
+	// far readers run ahead of the checker (and so the memory used).
+	parts := make(chan *part, 2*readers)
+	jobs := make(chan struct {
+		p        *part
+		from, to int64
+	}, 2*readers)
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Add(1)
 		go func() {
-			for b := range jobs {
-				for i := range b.entries {
-					copy(b.sums[i][:], ComputeHash(&b.entries[i]))
+			defer wg.Done()
+			for j := range jobs {
+				j.p.err = st.ScanAccess(ctx, j.from, j.to, func(e *Entry) error {
+					j.p.entries = append(j.p.entries, *e)
+					return nil
+				})
+				j.p.sums = make([][32]byte, len(j.p.entries))
+				for i := range j.p.entries {
+					copy(j.p.sums[i][:], ComputeHash(&j.p.entries[i]))
 				}
-				close(b.done)
+				close(j.p.done)
 			}
 		}()
 	}
-	// The checker consumes batches in scan order.
-	var res Result
-	checked := make(chan error, 1)
 	go func() {
-		v := NewVerifier()
-		var failed error
-		for b := range ordered {
-			<-b.done
-			if failed != nil {
-				continue
+		defer close(parts)
+		defer close(jobs)
+		for from := int64(0); from < head; from += span {
+			p := &part{entries: make([]Entry, 0, span), done: make(chan struct{})}
+			select {
+			case parts <- p:
+			case <-ctx.Done():
+				return
 			}
-			for i := range b.entries {
-				if err := v.checkHashed(&b.entries[i], b.sums[i][:]); err != nil {
-					failed = err
+			jobs <- struct {
+				p        *part
+				from, to int64
+			}{p, from, min(from+span, head)}
+		}
+	}()
+
+	v := NewVerifier()
+	var failed error
+	for p := range parts {
+		<-p.done
+		if failed != nil {
+			continue
+		}
+		if p.err != nil {
+			failed = p.err
+			cancel()
+			continue
+		}
+		for i := range p.entries {
+			e := &p.entries[i]
+			if err := v.checkHashed(e, p.sums[i][:]); err != nil {
+				failed = err
+				break
+			}
+			if h, ok := want[e.Seq]; ok {
+				if !bytes.Equal(h, e.Hash) {
+					failed = &Break{Seq: e.Seq, Reason: "its hash differs from the anchor recorded elsewhere (the log was rewritten from here on)"}
 					break
 				}
-				if h, ok := want[b.entries[i].Seq]; ok {
-					if !bytes.Equal(h, b.entries[i].Hash) {
-						failed = &Break{Seq: b.entries[i].Seq, Reason: "its hash differs from the anchor recorded elsewhere (the log was rewritten from here on)"}
-						break
-					}
-					delete(want, b.entries[i].Seq)
-				}
-				res.HeadSeq, res.HeadHash = b.entries[i].Seq, b.entries[i].Hash
+				delete(want, e.Seq)
 			}
+			res.HeadSeq, res.HeadHash = e.Seq, e.Hash
 		}
-		res.Checked = v.Checked
-		checked <- failed
-	}()
-	cur := &batch{done: make(chan struct{})}
-	flush := func() {
-		cur.sums = make([][32]byte, len(cur.entries))
-		ordered <- cur
-		jobs <- cur
-		cur = &batch{entries: make([]Entry, 0, chunk), done: make(chan struct{})}
+		if failed != nil {
+			cancel()
+		}
 	}
-	// From the very bottom, so a row slipped in below seq 1 is caught.
-	scanErr := st.ScanAccess(ctx, math.MinInt64, func(e *Entry) error {
-		if e.Seq < 1 {
-			return &Break{Seq: e.Seq, Reason: "placed before the first entry (inserted)"}
-		}
-		cur.entries = append(cur.entries, *e)
-		if len(cur.entries) == chunk {
-			flush()
-		}
-		return nil
-	})
-	if len(cur.entries) > 0 {
-		flush()
+	wg.Wait()
+	res.Checked = v.Checked
+	if failed == nil && v.nextSeq <= head {
+		// Rows at the end of the range were missing.
+		failed = &Break{Seq: v.nextSeq, Reason: fmt.Sprintf("missing: the log's head is %d (deleted)", head)}
 	}
-	close(jobs)
-	close(ordered)
-	failed := <-checked
-	if failed == nil && scanErr == nil && len(want) > 0 {
+	if failed == nil && len(want) > 0 {
 		missing := slices.Min(slices.Collect(maps.Keys(want)))
 		failed = &Break{Seq: missing, Reason: fmt.Sprintf("the anchored entry is missing: the log ends at %d (it was cut short)", res.HeadSeq)}
 	}
-	var br *Break
-	switch {
-	case errors.As(failed, &br):
+	if errors.As(failed, &br) {
 		res.Break = br
-	case errors.As(scanErr, &br):
-		res.Break = br
-	case scanErr != nil:
-		return res, scanErr
+		return res, nil
 	}
-	return res, nil
+	return res, failed
 }

@@ -52,8 +52,8 @@ type AccessLog interface {
 	AccessHead(ctx context.Context) (AccessEntry, error)
 	// ListAccess returns up to q.Limit entries matching q.
 	ListAccess(ctx context.Context, q AccessQuery) ([]AccessEntry, error)
-	// ScanAccess calls fn for every entry with Seq > afterSeq, in Seq
-	// order, without holding the whole log in memory; fn's error stops the
-	// scan and is returned.
-	ScanAccess(ctx context.Context, afterSeq int64, fn func(*AccessEntry) error) error
+	// ScanAccess calls fn for every entry with afterSeq < Seq <= uptoSeq,
+	// in Seq order, without holding the whole log in memory; fn's error
+	// stops the scan and is returned. Several scans may run at once.
+	ScanAccess(ctx context.Context, afterSeq, uptoSeq int64, fn func(*AccessEntry) error) error
 }

@@ -126,8 +126,8 @@ func (s *Store) ListAccess(ctx context.Context, q store.AccessQuery) ([]store.Ac
 
 // ScanAccess streams entries (pgx reads rows as they arrive); each call gets
 // a fresh entry, so fn may keep it.
-func (s *Store) ScanAccess(ctx context.Context, afterSeq int64, fn func(*store.AccessEntry) error) error {
-	rows, err := s.pool.Query(ctx, "SELECT "+accessCols+" FROM access_log WHERE seq > $1 ORDER BY seq", afterSeq)
+func (s *Store) ScanAccess(ctx context.Context, afterSeq, uptoSeq int64, fn func(*store.AccessEntry) error) error {
+	rows, err := s.pool.Query(ctx, "SELECT "+accessCols+" FROM access_log WHERE seq > $1 AND seq <= $2 ORDER BY seq", afterSeq, uptoSeq)
 	if err != nil {
 		return wrap(err)
 	}
