@@ -238,7 +238,9 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 	}
 	if q.SubjectKey != "" {
 		args = append(args, q.SubjectKey)
-		sql += fmt.Sprintf(" AND subject_key = $%d", len(args))
+		// "<> ''" matches the partial index events_subject, so even a
+		// generic plan (no parameter value known) can use it.
+		sql += fmt.Sprintf(" AND subject_key = $%d AND subject_key <> ''", len(args))
 	}
 	args = append(args, q.Limit)
 	sql += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
@@ -310,7 +312,7 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, dataset string, cutoff t
 }
 
 func (s *Store) DeleteSubjectEvents(ctx context.Context, subjectKey string) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, "WITH d AS (DELETE FROM events WHERE subject_key = $1 RETURNING dataset) SELECT dataset, count(*) FROM d GROUP BY dataset", subjectKey)
+	rows, err := s.pool.Query(ctx, "WITH d AS (DELETE FROM events WHERE subject_key = $1 AND subject_key <> '' RETURNING dataset) SELECT dataset, count(*) FROM d GROUP BY dataset", subjectKey)
 	if err != nil {
 		return nil, wrap(err)
 	}

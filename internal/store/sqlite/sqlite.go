@@ -193,7 +193,9 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 		args = append(args, us(q.To))
 	}
 	if q.SubjectKey != "" {
-		query += " AND subject_key = ?"
+		// The repeated "<> ''" lets SQLite use the partial index
+		// events_subject: it cannot prove that a bound value is not ''.
+		query += " AND subject_key = ? AND subject_key <> ''"
 		args = append(args, q.SubjectKey)
 	}
 	query += " ORDER BY seq LIMIT ?"
@@ -240,7 +242,7 @@ func (s *Store) DeleteSubjectEvents(ctx context.Context, subjectKey string) (map
 		return nil, wrap(err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "DELETE FROM events WHERE subject_key = ? RETURNING dataset", subjectKey)
+	rows, err := tx.QueryContext(ctx, "DELETE FROM events WHERE subject_key = ? AND subject_key <> '' RETURNING dataset", subjectKey)
 	if err != nil {
 		return nil, wrap(err)
 	}
