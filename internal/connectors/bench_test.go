@@ -35,13 +35,14 @@ func BenchmarkEraseOneSubject(b *testing.B) {
 	// Subjects erased by an earlier run over a reused database have
 	// nothing left; start somewhere else each run.
 	next := int(time.Now().UnixNano() % int64(subjects))
+	parent := b
 	for name, dsn := range dsns {
 		b.Run(name, func(b *testing.B) {
 			// The framework runs this more than once; fill each store once.
 			st := filled[name]
 			if st == nil {
 				b.StopTimer()
-				st = fillErase(b, dsn, n, keyer)
+				st = fillErase(b, parent, dsn, n, keyer)
 				filled[name] = st
 				b.StartTimer()
 			}
@@ -63,15 +64,16 @@ func BenchmarkEraseOneSubject(b *testing.B) {
 }
 
 // fillErase opens a store holding n events of n/10 subjects; a scratch
-// PostgreSQL database filled by an earlier run is reused as it is.
-func fillErase(b *testing.B, dsn string, n int, keyer *minimise.Keyer) store.Store {
+// PostgreSQL database filled by an earlier run is reused as it is. The
+// store lives as long as parent, across the sub-benchmark's runs.
+func fillErase(b, parent *testing.B, dsn string, n int, keyer *minimise.Keyer) store.Store {
 	ctx := context.Background()
-	dir := b.TempDir()
+	dir := parent.TempDir()
 	st, err := backends.Open(ctx, dsn, dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
+	parent.Cleanup(func() { st.Close() })
 	if err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
