@@ -31,10 +31,11 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database file at path.
 func Open(ctx context.Context, path string) (*Store, error) {
 	// synchronous=FULL fsyncs the WAL on every commit: an acknowledged event
-	// survives power loss. Checkpointing every 8000 pages instead of 1000 and
-	// a 64 MiB page cache cut write system calls (about +20 % in
-	// BenchmarkCollectBatch100) without touching durability.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(8000)&_pragma=cache_size(-65536)&_txlock=immediate"
+	// survives power loss. Checkpointing every 8000 pages instead of 1000
+	// cuts write system calls (about +20 % in BenchmarkCollectBatch100)
+	// without touching durability. The page cache is 16 MiB per connection:
+	// 64 MiB gained nothing measurable and pushed peak RSS to 193 MB.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(8000)&_pragma=cache_size(-16384)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
