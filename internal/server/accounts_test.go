@@ -213,6 +213,9 @@ func TestSignInSessionsAndThrottling(t *testing.T) {
 			if s, _, _ := p.get("/account"); s != 303 {
 				t.Fatalf("signed out but /account: %d", s)
 			}
+			if _, body, _ := p.get("/login?signed_out=1"); !strings.Contains(body, "You are signed out.") {
+				t.Fatal("the sign-in page does not confirm the sign-out")
+			}
 
 			// Sessions end after their lifetime.
 			n.clock.Advance(8*time.Hour + time.Second)

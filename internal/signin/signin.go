@@ -133,6 +133,8 @@ func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
 	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), Roles: staffRoles()}
 	if ss, ok := s.Sessions.Current(r); ok {
 		v.Notice = "You are signed in as " + ss.Name + " (" + ss.Role + "). Signing in again replaces that session."
+	} else if r.URL.Query().Get("signed_out") != "" {
+		v.Notice = "You are signed out."
 	}
 	v.CSRF = s.Forms.Issue(w, r)
 	s.render(w, http.StatusOK, "login", v)
