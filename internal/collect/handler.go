@@ -28,6 +28,7 @@ import (
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/problem"
+	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
 )
@@ -64,7 +65,7 @@ type Collector struct {
 	Log      *slog.Logger
 	Config   Config
 
-	limiter *limiter
+	limiter *ratelimit.Limiter
 }
 
 // Init fills defaults; call once before serving.
@@ -77,7 +78,7 @@ func (c *Collector) Init() {
 	}
 	c.Config.Limits = c.Config.Limits.withDefaults()
 	if c.Config.RatePerSecond > 0 {
-		c.limiter = newLimiter(c.Config.RatePerSecond, c.Config.Burst)
+		c.limiter = ratelimit.New(c.Config.RatePerSecond, c.Config.Burst)
 	}
 }
 
@@ -123,7 +124,7 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if c.limiter != nil && !c.limiter.allow(c.IPs.Addr(r)) {
+	if c.limiter != nil && !c.limiter.Allow(c.IPs.Addr(r)) {
 		c.Metrics.rejected(label, "rate_limited")
 		w.Header().Set("Retry-After", "1")
 		problem.New(w, http.StatusTooManyRequests, "rate-limited", "too many requests from your network; retry later")

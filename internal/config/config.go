@@ -36,6 +36,8 @@ type Config struct {
 	PublicURL string
 	// FacebookAppSecret enables the Facebook data-deletion callback.
 	FacebookAppSecret string
+	// RequestsPerHour limits the public request form per client network.
+	RequestsPerHour int
 
 	MaxBody        int64
 	MaxBatch       int
@@ -113,6 +115,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.Rights, "rights", "", "data subject requests settings YAML: laws, timeouts, support contacts, connectors (docs/requests.md)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL people use to reach steward, for links in e-mails (default: http://ADDR)")
 	fs.StringVar(&c.FacebookAppSecret, "facebook-app-secret", "", "Facebook app secret; enables POST /callbacks/facebook/data-deletion")
+	fs.IntVar(&c.RequestsPerHour, "request-rate", 20, "public request form submissions per hour per client network (0 = no limit)")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest collection request body in bytes")
 	fs.IntVar(&c.MaxBatch, "max-batch", 100, "most events in one collection request")
 	fs.Float64Var(&c.RatePerSecond, "rate", 200, "collection requests per second per client network (0 = no limit)")

@@ -660,3 +660,32 @@ func TestRequestTimeoutsAndQuestions(t *testing.T) {
 		t.Fatalf("second extension: %v", err)
 	}
 }
+
+// TestRequestFormIsRateLimited: each submission can e-mail any address, so
+// one network may send only so many an hour; past that nothing is stored.
+func TestRequestFormIsRateLimited(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.RequestsPerHour = 2
+	n := startNode(t, cfg)
+	b := newBrowser(t, n.http.URL)
+	for i, want := range []int{200, 200, 429} {
+		_, form, _ := formOf(t, b, n.http.URL+"/privacy/requests/new")
+		resp, err := b.c.PostForm(n.http.URL+"/privacy/requests", url.Values{"csrf": {form.Get("csrf")},
+			"email": {fmt.Sprintf("person%d@example.org", i)}, "type": {"access"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("submission %d: %d, want %d", i, resp.StatusCode, want)
+		}
+		if want == 429 && (!strings.Contains(string(body), "Too many requests") || resp.Header.Get("Retry-After") == "") {
+			t.Fatalf("the refusal does not explain itself: %s", body)
+		}
+	}
+	got, _, err := n.srv.Store.ListRequests(context.Background(), store.RequestFilter{Limit: 10})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("stored %d requests (%v), want 2", len(got), err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
@@ -38,6 +39,9 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
 		Identity: set.Identity, Connectors: set.List, Wake: s.Notify.Wake}
 	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
+	if cfg.RequestsPerHour > 0 {
+		s.privacy.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
+	}
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
 		Webhooks: set.Webhooks, Log: s.Log}

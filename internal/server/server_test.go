@@ -52,6 +52,7 @@ func testConfig(t testing.TB, dsn string) *config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.DB = dsn
 	cfg.RatePerSecond = 0
+	cfg.RequestsPerHour = 0
 	cfg.Secret = strings.Repeat("ab", 32)
 	return cfg
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
 )
@@ -46,6 +47,10 @@ type Pages struct {
 	Access accesslog.Recorder
 	IPs    clientip.Resolver
 	Log    *slog.Logger
+	// Intake limits form submissions per client network: each one can
+	// send an e-mail to any address, so the form must not become a way
+	// to flood mailboxes. Nil means no limit.
+	Intake *ratelimit.Limiter
 }
 
 type form struct {
@@ -102,6 +107,12 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 	if !p.CSRF.Check(r, r.PostFormValue("csrf")) {
 		p.render(w, r, http.StatusForbidden, "new", view{Title: "Your personal data", Form: f,
 			Error: "For your safety this form expired. Please send it again."})
+		return
+	}
+	if p.Intake != nil && !p.Intake.Allow(p.IPs.Addr(r)) {
+		w.Header().Set("Retry-After", "3600")
+		p.render(w, r, http.StatusTooManyRequests, "new", view{Title: "Your personal data", Form: f,
+			Error: "Too many requests were sent from your network in the last hour. Please try again later; nothing was stored."})
 		return
 	}
 	sub, err := p.Rights.Submit(r.Context(), rights.Intake{Channel: rights.ChannelWeb, Type: f.Type, Email: f.Email, Acknowledged: f.Ack})

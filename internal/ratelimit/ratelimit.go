@@ -1,4 +1,7 @@
-package collect
+// Package ratelimit limits requests per client network (/24 for IPv4, /48
+// for IPv6), so one host cannot dodge a limit by rotating addresses within
+// its allocation.
+package ratelimit
 
 import (
 	"net/netip"
@@ -7,9 +10,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter rate-limits per client network (/24 for IPv4, /48 for IPv6), so
-// one host cannot dodge it by rotating addresses within its allocation.
-type limiter struct {
+// Limiter is a token bucket per client network. It is safe for
+// concurrent use.
+type Limiter struct {
 	mu      sync.Mutex
 	perSec  rate.Limit
 	burst   int
@@ -20,14 +23,16 @@ type limiter struct {
 // grants a fresh burst to everyone rather than growing without limit.
 const maxClients = 100_000
 
-func newLimiter(perSec float64, burst int) *limiter {
+// New allows perSec requests per second per network, with bursts of burst.
+func New(perSec float64, burst int) *Limiter {
 	if burst < 1 {
 		burst = max(1, int(perSec))
 	}
-	return &limiter{perSec: rate.Limit(perSec), burst: burst, clients: map[netip.Prefix]*rate.Limiter{}}
+	return &Limiter{perSec: rate.Limit(perSec), burst: burst, clients: map[netip.Prefix]*rate.Limiter{}}
 }
 
-func (l *limiter) allow(a netip.Addr) bool {
+// Allow reports whether a request from a may go ahead now, and counts it.
+func (l *Limiter) Allow(a netip.Addr) bool {
 	bits := 24
 	if a.Is6() {
 		bits = 48
