@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measured time per run")
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time before each run")
 	pg := flag.String("postgres", os.Getenv("STEWARD_TEST_POSTGRES"), "PostgreSQL DSN (empty: skip PostgreSQL)")
+	profile := flag.String("profile", "", "directory for a CPU profile of each steward run (go tool pprof FILE)")
 	flag.Parse()
 
 	tmp, err := os.MkdirTemp("", "steward-bench")
@@ -65,13 +67,18 @@ func main() {
 	var results []result
 	run := func(name string, args []string, batch int, csrf bool) result {
 		addr := freeAddr()
-		srv := exec.Command(args[0], append(args[1:], "--addr", addr)...)
+		args = append(args[:len(args):len(args)], "--addr", addr)
+		if *profile != "" && args[0] == bin {
+			args = append(args, "--cpu-profile", filepath.Join(*profile, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(name)+".pprof"))
+		}
+		srv := exec.Command(args[0], args[1:]...)
 		if args[0] == self {
 			srv = exec.Command(self, "bare", addr)
 		}
 		srv.Stderr = io.Discard
 		check(srv.Start())
-		defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+		// SIGTERM, so a server writing a profile finishes it.
+		defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
 		waitReady(addr)
 		r := l.run("http://"+addr, batch, csrf)
 		r.name = name

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/server"
@@ -37,12 +38,26 @@ func flags(name string, args []string, extra func(*flag.FlagSet)) (*config.Confi
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, fs, err := flags("serve", args, nil)
+	var cpuProfile string
+	cfg, fs, err := flags("serve", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to FILE (for steward-bench -profile)")
+	})
 	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Arg(0))}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	srv, err := server.New(ctx, cfg, server.Options{})
 	if err != nil {
