@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -155,5 +156,25 @@ func TestUserCommands(t *testing.T) {
 	}
 	if out, _ := run("", "user", "list"); !strings.Contains(out, "disabled") {
 		t.Fatalf("user list after disable: %s", out)
+	}
+}
+
+// TestServeCPUProfile: --cpu-profile writes a profile that pprof can read
+// once the server stops gracefully.
+func TestServeCPUProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	p := startProcess(t, dir, freeAddr(t), "--cpu-profile", prof)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, p.logs)
+	}
+	// A pprof profile is a gzipped protocol buffer.
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 20 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("no profile written: %d bytes, %v", len(b), err)
 	}
 }
