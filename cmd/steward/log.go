@@ -11,7 +11,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 // cmdLog verifies the access log's chain or prints its head.
@@ -32,14 +31,11 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{use}
 	}
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	if args[0] == "head" {
 		h, err := st.AccessHead(ctx)
 		if errors.Is(err, store.ErrNotFound) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/server"
+	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
@@ -76,14 +77,25 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Backend())
 	return nil
+}
+
+// openStore opens the configured store with its schema up to date; every
+// command that touches storage starts here.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
@@ -30,14 +29,11 @@ func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	now := time.Now().UTC()
 	switch args[0] {
 	case "create":

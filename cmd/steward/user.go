@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 // cmdUser manages steward's own accounts. The password is read from a
@@ -50,8 +50,8 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		if err != nil || a.Address != email {
 			return fmt.Errorf("--email %q is not an e-mail address", email)
 		}
-		if !auth.ValidRole(role) || role == string(auth.App) {
-			return fmt.Errorf("unknown role %q for a person (roles: %s)", role, personRoles())
+		if !slices.Contains(auth.PersonRoles(), auth.Role(role)) {
+			return fmt.Errorf("unknown role %q for a person (roles: %s)", role, roleNames(auth.PersonRoles()))
 		}
 		pw, err := readPassword(stdin, stdout)
 		if err != nil {
@@ -72,14 +72,11 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return usageError{fmt.Sprintf("unknown user command %q: use add, list or disable", args[0])}
 	}
 
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "add":
 		if err := st.CreateUser(ctx, u); err != nil {
@@ -147,12 +144,10 @@ func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
 	return line, nil
 }
 
-func personRoles() string {
-	var names []string
-	for _, r := range auth.Roles {
-		if r != auth.App {
-			names = append(names, string(r))
-		}
+func roleNames(roles []auth.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
 	}
 	return strings.Join(names, ", ")
 }

@@ -30,3 +30,9 @@ var Roles = []Role{Admin, DataSteward, PrivacyReviewer, LegalReviewer, SecurityR
 
 // ValidRole reports whether s names a role.
 func ValidRole(s string) bool { return slices.Contains(Roles, Role(s)) }
+
+// PersonRoles lists the roles a person can hold: every role but app, which
+// is a machine's.
+func PersonRoles() []Role {
+	return slices.DeleteFunc(slices.Clone(Roles), func(r Role) bool { return r == App })
+}

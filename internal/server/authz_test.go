@@ -73,8 +73,8 @@ var authzMatrix = map[string]struct {
 	"GET /login":   {public: true},
 	"POST /login":  {public: true},
 	"GET /{$}":     {public: true},
-	"GET /account": {page: true, probes: []probe{{method: "GET", path: "/account", allowed: personRoles()}}},
-	"POST /logout": {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: personRoles()}}},
+	"GET /account": {page: true, probes: []probe{{method: "GET", path: "/account", allowed: auth.PersonRoles()}}},
+	"POST /logout": {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: auth.PersonRoles()}}},
 	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
@@ -88,7 +88,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		tokens[r] = token(t, n, r)
 	}
 	sessions := map[auth.Role]*page{}
-	for _, r := range personRoles() {
+	for _, r := range auth.PersonRoles() {
 		sessions[r] = signIn(t, n, r)
 	}
 	for _, route := range n.srv.Routes() {
@@ -138,11 +138,6 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 }
 
-// personRoles are the roles a person can hold (app is a machine's).
-func personRoles() []auth.Role {
-	return slices.DeleteFunc(slices.Clone(auth.Roles), func(r auth.Role) bool { return r == auth.App })
-}
-
 // probePage tries a page without a session and then signed in as every
 // role; forms carry the session's own CSRF token, so only the role decides.
 func probePage(t *testing.T, n *node, sessions map[auth.Role]*page, p probe) {
@@ -156,7 +151,7 @@ func probePage(t *testing.T, n *node, sessions map[auth.Role]*page, p probe) {
 	} else if status, _, _ = anon.postForm(p.path, url.Values{}); status != http.StatusUnauthorized {
 		t.Errorf("%s %s without a session: %d, want 401", p.method, p.path, status)
 	}
-	for _, role := range personRoles() {
+	for _, role := range auth.PersonRoles() {
 		tab := sessions[role]
 		var body string
 		if p.method == "GET" {

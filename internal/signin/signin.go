@@ -123,14 +123,9 @@ func (s *Service) render(w http.ResponseWriter, status int, page string, v view)
 	}
 }
 
-// staffRoles are the roles a person can sign in as (app is a machine's).
-func staffRoles() []auth.Role {
-	return slices.DeleteFunc(slices.Clone(auth.Roles), func(r auth.Role) bool { return r == auth.App })
-}
-
 // Form handles GET /login.
 func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
-	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), Roles: staffRoles()}
+	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), Roles: auth.PersonRoles()}
 	if ss, ok := s.Sessions.Current(r); ok {
 		v.Notice = "You are signed in as " + ss.Name + " (" + ss.Role + "). Signing in again replaces that session."
 	} else if r.URL.Query().Get("signed_out") != "" {
@@ -143,7 +138,7 @@ func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
 // Login handles POST /login.
 func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	v := view{Title: "Sign in to steward", Roles: staffRoles()}
+	v := view{Title: "Sign in to steward", Roles: auth.PersonRoles()}
 	fail := func(status int, msg string) {
 		v.Error = msg
 		v.CSRF = s.Forms.Issue(w, r)
