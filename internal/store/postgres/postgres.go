@@ -158,76 +158,80 @@ func (s *Store) ensurePartitions(ctx context.Context, events []store.Event) erro
 	return nil
 }
 
-// InsertEvents writes a batch in one transaction. It first takes a
-// transaction-scoped advisory lock: sequence values are then assigned and
-// committed in the same order across every node, so a reader paging by seq
-// can never pass an event that commits later with a smaller seq.
+// insertEvents claims the batch's idempotency keys and inserts the events
+// whose keys were new (and every event without one), first copy of a key
+// within the batch only, in input order. RETURNING names what was stored.
+const insertEvents = `WITH t AS (
+  SELECT d, r, e, s, j, o FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
+    WITH ORDINALITY AS t(d, r, e, s, j, o)
+), first AS (
+  SELECT DISTINCT ON (d, e) d, e, r, o FROM t WHERE e <> '' ORDER BY d, e, o
+), fresh AS (
+  INSERT INTO event_ids(dataset, event_id, received_at) SELECT d, e, r FROM first
+  ON CONFLICT DO NOTHING RETURNING dataset, event_id
+)
+INSERT INTO events(dataset, received_at, event_id, subject_key, data)
+SELECT t.d, t.r, t.e, t.s, t.j::json FROM t
+WHERE t.e = '' OR t.o IN (SELECT first.o FROM first JOIN fresh ON fresh.dataset = first.d AND fresh.event_id = first.e)
+ORDER BY t.o
+RETURNING dataset, event_id`
+
+// InsertEvents writes a batch in one transaction and one round trip: the
+// advisory lock and the insert are sent as one pipeline, which PostgreSQL
+// runs as a single implicit transaction. The transaction-scoped lock makes
+// sequence values get assigned and committed in the same order across every
+// node, so a reader paging by seq can never pass an event that commits later
+// with a smaller seq.
 func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool, error) {
 	if err := s.ensurePartitions(ctx, events); err != nil {
 		return nil, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	n := len(events)
+	ds, eid, sub, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	at := make([]time.Time, n)
+	for i, e := range events {
+		ds[i], at[i], eid[i], sub[i], data[i] = e.Dataset, e.ReceivedAt, e.EventID, e.SubjectKey, string(e.Data)
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", eventsLock)
+	b.Queue(insertEvents, ds, at, eid, sub, data)
+	res := s.pool.SendBatch(ctx, b)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return nil, wrap(err)
+	}
+	rows, err := res.Query()
 	if err != nil {
 		return nil, wrap(err)
 	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", eventsLock); err != nil {
+	fresh := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		fresh[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, wrap(err)
 	}
-	stored := make([]bool, len(events))
-	var ids, idDS []string
-	var idAt []time.Time
+	// The implicit transaction commits when the pipeline ends: only a clean
+	// Close means the batch is durable.
+	if err := res.Close(); err != nil {
+		return nil, wrap(err)
+	}
+	stored := make([]bool, n)
 	for i, e := range events {
-		if e.EventID == "" {
+		k := [2]string{e.Dataset, e.EventID}
+		switch {
+		case e.EventID == "":
 			stored[i] = true
-			continue
+		case fresh[k]:
+			stored[i] = true
+			delete(fresh, k) // a second copy in the same batch is a duplicate
 		}
-		idDS, ids, idAt = append(idDS, e.Dataset), append(ids, e.EventID), append(idAt, e.ReceivedAt)
-	}
-	if len(ids) > 0 {
-		rows, err := tx.Query(ctx, `INSERT INTO event_ids(dataset, event_id, received_at)
-			SELECT DISTINCT ON (d, e) d, e, r FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(d, e, r)
-			ON CONFLICT DO NOTHING RETURNING dataset, event_id`, idDS, ids, idAt)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		fresh := map[[2]string]bool{}
-		for rows.Next() {
-			var k [2]string
-			if err := rows.Scan(&k[0], &k[1]); err != nil {
-				rows.Close()
-				return nil, wrap(err)
-			}
-			fresh[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, wrap(err)
-		}
-		for i, e := range events {
-			k := [2]string{e.Dataset, e.EventID}
-			if e.EventID != "" && fresh[k] {
-				stored[i] = true
-				delete(fresh, k) // a second copy in the same batch is a duplicate
-			}
-		}
-	}
-	var ds, eid, sub, data []string
-	var at []time.Time
-	for i, e := range events {
-		if stored[i] {
-			ds, eid, sub, data, at = append(ds, e.Dataset), append(eid, e.EventID), append(sub, e.SubjectKey), append(data, string(e.Data)), append(at, e.ReceivedAt)
-		}
-	}
-	if len(ds) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO events(dataset, received_at, event_id, subject_key, data)
-			SELECT d, r, e, s, j::json FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])
-			WITH ORDINALITY AS t(d, r, e, s, j, o) ORDER BY o`, ds, at, eid, sub, data); err != nil {
-			return nil, wrap(err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, wrap(err)
 	}
 	return stored, nil
 }
