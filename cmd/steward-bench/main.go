@@ -62,7 +62,7 @@ func main() {
 
 	l := load{clients: *clients, duration: *duration, warmup: *warmup}
 	fmt.Printf("steward-bench: %d clients, %s per run, loopback HTTP, %d CPUs\n\n", l.clients, l.duration, runtime.NumCPU())
-	fmt.Printf("%-34s %12s %9s %9s %9s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB")
+	fmt.Printf("%-34s %12s %9s %9s %9s %9s %8s %9s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB", "µs/event", "machine", "commit")
 
 	var results []result
 	run := func(name string, args []string, batch int, csrf bool) result {
@@ -80,10 +80,18 @@ func main() {
 		// SIGTERM, so a server writing a profile finishes it.
 		defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
 		waitReady(addr)
+		// Sample CPU and commit sizes over exactly the measured window.
+		var before, after usage
+		go func() {
+			time.Sleep(l.warmup)
+			before = sampleUsage(srv.Process.Pid, addr)
+		}()
 		r := l.run("http://"+addr, batch, csrf)
+		after = sampleUsage(srv.Process.Pid, addr)
 		r.name = name
 		r.rssMB = peakRSS(srv.Process.Pid)
-		fmt.Printf("%-34s %12.0f %9.2f %9.2f %9.1f\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB)
+		fmt.Printf("%-34s %12.0f %9.2f %9.2f %9.1f %9.0f %7.0f%% %9s\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB,
+			after.cpuPerEvent(before, r.eventsPerSec*l.duration.Seconds()), after.busy(before), after.batch(before))
 		results = append(results, r)
 		return r
 	}
@@ -247,6 +255,78 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// usage is a point-in-time reading of the server's CPU time, the machine's
+// CPU counters and steward's commit-size histogram.
+type usage struct {
+	procTicks          float64 // server utime+stime, clock ticks
+	busyTicks, allTick float64 // machine-wide, from /proc/stat
+	batchSum, batchN   float64 // steward_collect_batch_events
+}
+
+func sampleUsage(pid int, addr string) usage {
+	var u usage
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the parenthesised command name; utime and stime are
+		// the 14th and 15th of the whole line.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		if len(f) > 12 {
+			ut, _ := strconv.ParseFloat(f[11], 64)
+			st, _ := strconv.ParseFloat(f[12], 64)
+			u.procTicks = ut + st
+		}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		for i, v := range strings.Fields(line)[1:] {
+			x, _ := strconv.ParseFloat(v, 64)
+			u.allTick += x
+			if i != 3 && i != 4 { // idle, iowait
+				u.busyTicks += x
+			}
+		}
+	}
+	if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			name, val, _ := strings.Cut(line, " ")
+			x, _ := strconv.ParseFloat(val, 64)
+			switch name {
+			case "steward_collect_batch_events_sum":
+				u.batchSum = x
+			case "steward_collect_batch_events_count":
+				u.batchN = x
+			}
+		}
+	}
+	return u
+}
+
+// cpuPerEvent is the server's CPU time per stored event, in µs (Linux
+// counts in ticks of 1/100 s).
+func (u usage) cpuPerEvent(before usage, events float64) float64 {
+	if events == 0 {
+		return 0
+	}
+	return (u.procTicks - before.procTicks) * 1e4 / events
+}
+
+// busy is how much of the whole machine was in use: every process.
+func (u usage) busy(before usage) float64 {
+	if u.allTick == before.allTick {
+		return 0
+	}
+	return 100 * (u.busyTicks - before.busyTicks) / (u.allTick - before.allTick)
+}
+
+// batch is the mean number of events per group commit ("-" for the bare server).
+func (u usage) batch(before usage) string {
+	if u.batchN == before.batchN {
+		return "-"
+	}
+	return strconv.FormatFloat((u.batchSum-before.batchSum)/(u.batchN-before.batchN), 'f', 1, 64)
 }
 
 func pgSchema(base string) (string, func()) {
