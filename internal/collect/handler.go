@@ -295,7 +295,7 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 			res.drop("sampled")
 			continue
 		}
-		b, err := json.Marshal(data)
+		b, err := appendJSON(make([]byte, 0, 512), data)
 		if err != nil {
 			// Validated values always encode; this guards a future type.
 			errs = append(errs, FieldError{Event: i, Path: "", Problem: "could not be encoded"})
