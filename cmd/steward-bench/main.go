@@ -62,7 +62,8 @@ func main() {
 
 	l := load{clients: *clients, duration: *duration, warmup: *warmup}
 	fmt.Printf("steward-bench: %d clients, %s per run, loopback HTTP, %d CPUs\n\n", l.clients, l.duration, runtime.NumCPU())
-	fmt.Printf("%-34s %12s %9s %9s %9s %9s %8s %9s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB", "µs/event", "machine", "commit")
+	fmt.Printf("%-34s %9s %7s %7s %7s %8s %8s %8s %8s %7s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB", "server", "client", "postgres", "machine", "commit")
+	fmt.Printf("%-34s %9s %7s %7s %7s %8s %8s %8s %8s %7s\n", "", "", "", "", "", "µs/event", "µs/event", "µs/event", "busy", "events")
 
 	var results []result
 	run := func(name string, args []string, batch int, csrf bool) result {
@@ -90,8 +91,10 @@ func main() {
 		after = sampleUsage(srv.Process.Pid, addr)
 		r.name = name
 		r.rssMB = peakRSS(srv.Process.Pid)
-		fmt.Printf("%-34s %12.0f %9.2f %9.2f %9.1f %9.0f %7.0f%% %9s\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB,
-			after.cpuPerEvent(before, r.eventsPerSec*l.duration.Seconds()), after.busy(before), after.batch(before))
+		events := r.eventsPerSec * l.duration.Seconds()
+		fmt.Printf("%-34s %9.0f %7.2f %7.2f %7.1f %8.0f %8.0f %8.0f %7.0f%% %7s\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB,
+			perEvent(after.procTicks-before.procTicks, events), perEvent(after.selfTicks-before.selfTicks, events),
+			perEvent(after.dbTicks-before.dbTicks, events), after.busy(before), after.batch(before))
 		results = append(results, r)
 		return r
 	}
@@ -100,7 +103,7 @@ func main() {
 		data := filepath.Join(tmp, backend)
 		args := append([]string{bin, "serve", "--data", data, "--rate", "0", "--log-level", "warn"}, extra...)
 		r := run("steward "+backend+" single", args, 1, true)
-		fmt.Printf("%-34s %11.2fx\n", "  vs bare ceiling", r.eventsPerSec/ceiling.eventsPerSec)
+		fmt.Printf("%-34s %8.2fx\n", "  vs bare ceiling", r.eventsPerSec/ceiling.eventsPerSec)
 		run("steward "+backend+" batch of 100", args, 100, true)
 	}
 	steward("sqlite")
@@ -261,20 +264,21 @@ func peakRSS(pid int) float64 {
 // CPU counters and steward's commit-size histogram.
 type usage struct {
 	procTicks          float64 // server utime+stime, clock ticks
+	selfTicks          float64 // this load generator's
+	dbTicks            float64 // every postgres process's
 	busyTicks, allTick float64 // machine-wide, from /proc/stat
 	batchSum, batchN   float64 // steward_collect_batch_events
 }
 
 func sampleUsage(pid int, addr string) usage {
 	var u usage
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// Fields after the parenthesised command name; utime and stime are
-		// the 14th and 15th of the whole line.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		if len(f) > 12 {
-			ut, _ := strconv.ParseFloat(f[11], 64)
-			st, _ := strconv.ParseFloat(f[12], 64)
-			u.procTicks = ut + st
+	u.procTicks, _ = procCPU(fmt.Sprintf("/proc/%d/stat", pid))
+	u.selfTicks, _ = procCPU("/proc/self/stat")
+	if dirs, err := filepath.Glob("/proc/[0-9]*/stat"); err == nil {
+		for _, d := range dirs {
+			if t, comm := procCPU(d); comm == "postgres" {
+				u.dbTicks += t
+			}
 		}
 	}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
@@ -304,13 +308,33 @@ func sampleUsage(pid int, addr string) usage {
 	return u
 }
 
-// cpuPerEvent is the server's CPU time per stored event, in µs (Linux
-// counts in ticks of 1/100 s).
-func (u usage) cpuPerEvent(before usage, events float64) float64 {
+// procCPU reads a process's utime+stime (clock ticks) and command name
+// from its /proc stat file.
+func procCPU(path string) (float64, string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, ""
+	}
+	open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+	if open < 0 || end < open || end+2 > len(b) {
+		return 0, ""
+	}
+	// utime and stime are the 14th and 15th fields of the whole line.
+	f := strings.Fields(string(b[end+2:]))
+	if len(f) < 13 {
+		return 0, ""
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return ut + st, string(b[open+1 : end])
+}
+
+// perEvent turns clock ticks (1/100 s on Linux) into µs per event.
+func perEvent(ticks, events float64) float64 {
 	if events == 0 {
 		return 0
 	}
-	return (u.procTicks - before.procTicks) * 1e4 / events
+	return ticks * 1e4 / events
 }
 
 // busy is how much of the whole machine was in use: every process.
