@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/steward-privacy/steward/internal/config"
@@ -61,7 +60,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	tuneGC(os.Getenv)
 	srv, err := server.New(ctx, cfg, server.Options{})
 	if err != nil {
 		return err
@@ -72,21 +70,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	return srv.Serve(ctx, l)
-}
-
-// tuneGC trades memory the server has to spare for CPU it has not: every
-// collected event allocates, and with Go's default (collect when the heap
-// doubles) the collector took a fifth of the server's CPU under load. The
-// heap may now grow to five times what is live, but never past a soft
-// 96 MiB limit, which keeps peak RSS within the 150 MB target. GOGC and
-// GOMEMLIMIT, when set, win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(96 << 20)
-	}
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
