@@ -1,11 +1,16 @@
 // Command steward-bench measures the collection endpoint over loopback HTTP:
 // single-event POSTs from concurrent clients against steward on SQLite and
 // on PostgreSQL, and in the same run against a bare net/http handler that
-// only reads the body and answers 202 — the ceiling steward is held to.
+// only reads the body and answers 202 — the ceiling steward is held to —
+// and against durable floors (floor.go): the least a collector that
+// acknowledges only durable events can do on each backend.
 //
-//	go run ./cmd/steward-bench [-clients 32] [-duration 10s] [-postgres DSN]
+//	go run ./cmd/steward-bench [-clients 32] [-duration 10s] [-rounds 3] [-postgres DSN]
 //
-// Every server runs as its own process so its peak RSS can be read.
+// Every server runs as its own process so its peak RSS can be read. This
+// machine's speed drifts from minute to minute, so -rounds repeats every
+// target and adds the medians; each ratio is taken against the bare
+// ceiling of its own round.
 package main
 
 import (
@@ -38,8 +43,12 @@ const event = `{"event_id":"%s","timestamp":1333046100000,"event_stream":[["pick
 	`"screen_size":{"width":640,"height":480},"sample_rate":1.0,"client_id":"%s"}`
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "bare" {
+	if len(os.Args) > 2 && os.Args[1] == "bare" {
 		bare(os.Args[2])
+		return
+	}
+	if len(os.Args) > 4 && os.Args[1] == "floor" {
+		floor(os.Args[2], os.Args[3], os.Args[4])
 		return
 	}
 	clients := flag.Int("clients", 32, "concurrent clients")
@@ -47,6 +56,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured time before each run")
 	pg := flag.String("postgres", os.Getenv("STEWARD_TEST_POSTGRES"), "PostgreSQL DSN (empty: skip PostgreSQL)")
 	profile := flag.String("profile", "", "directory for a CPU profile of each steward run (go tool pprof FILE)")
+	rounds := flag.Int("rounds", 1, "times to run every target; more than one adds a table of medians")
 	flag.Parse()
 
 	tmp, err := os.MkdirTemp("", "steward-bench")
@@ -61,20 +71,19 @@ func main() {
 	check(err)
 
 	l := load{clients: *clients, duration: *duration, warmup: *warmup}
-	fmt.Printf("steward-bench: %d clients, %s per run, loopback HTTP, %d CPUs\n\n", l.clients, l.duration, runtime.NumCPU())
-	fmt.Printf("%-34s %9s %7s %7s %7s %8s %8s %8s %8s %7s\n", "target", "events/s", "p50 ms", "p99 ms", "RSS MB", "server", "client", "postgres", "machine", "commit")
-	fmt.Printf("%-34s %9s %7s %7s %7s %8s %8s %8s %8s %7s\n", "", "", "", "", "", "µs/event", "µs/event", "µs/event", "busy", "events")
+	fmt.Printf("steward-bench: %d clients, %s per run, loopback HTTP, %d CPUs, %d round(s)\n", l.clients, l.duration, runtime.NumCPU(), *rounds)
 
-	var results []result
-	run := func(name string, args []string, batch int, csrf bool) result {
+	run := func(t target, round int) result {
 		addr := freeAddr()
-		args = append(args[:len(args):len(args)], "--addr", addr)
+		args := append(t.args[:len(t.args):len(t.args)], "--addr", addr)
 		if *profile != "" && args[0] == bin {
-			args = append(args, "--cpu-profile", filepath.Join(*profile, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(name)+".pprof"))
+			file := fmt.Sprintf("%s-%d.pprof", strings.NewReplacer(" ", "-", ",", "", "+", "-").Replace(t.name), round)
+			args = append(args, "--cpu-profile", filepath.Join(*profile, file))
 		}
 		srv := exec.Command(args[0], args[1:]...)
 		if args[0] == self {
-			srv = exec.Command(self, "bare", addr)
+			// The bench's own servers take the address last.
+			srv = exec.Command(self, append(args[1:len(args)-2:len(args)-2], addr)...)
 		}
 		srv.Stderr = io.Discard
 		check(srv.Start())
@@ -87,32 +96,135 @@ func main() {
 			time.Sleep(l.warmup)
 			before = sampleUsage(srv.Process.Pid, addr)
 		}()
-		r := l.run("http://"+addr, batch, csrf)
+		r := l.run("http://"+addr, t.batch, t.csrf)
 		after = sampleUsage(srv.Process.Pid, addr)
-		r.name = name
 		r.rssMB = peakRSS(srv.Process.Pid)
 		events := r.eventsPerSec * l.duration.Seconds()
-		fmt.Printf("%-34s %9.0f %7.2f %7.2f %7.1f %8.0f %8.0f %8.0f %7.0f%% %7s\n", r.name, r.eventsPerSec, r.p50, r.p99, r.rssMB,
-			perEvent(after.procTicks-before.procTicks, events), perEvent(after.selfTicks-before.selfTicks, events),
-			perEvent(after.dbTicks-before.dbTicks, events), after.busy(before), after.batch(before))
-		results = append(results, r)
+		r.server = perEvent(after.procTicks-before.procTicks, events)
+		r.client = perEvent(after.selfTicks-before.selfTicks, events)
+		r.db = perEvent(after.dbTicks-before.dbTicks, events)
+		r.busy, r.commit = after.busy(before), after.batch(before)
 		return r
 	}
-	ceiling := run("bare net/http (202, body read)", []string{self}, 1, false)
-	steward := func(backend string, extra ...string) {
-		data := filepath.Join(tmp, backend)
-		args := append([]string{bin, "serve", "--data", data, "--rate", "0", "--log-level", "warn"}, extra...)
-		r := run("steward "+backend+" single", args, 1, true)
-		fmt.Printf("%-34s %8.2fx\n", "  vs bare ceiling", r.eventsPerSec/ceiling.eventsPerSec)
-		run("steward "+backend+" batch of 100", args, 100, true)
+
+	// Every round starts from empty stores, so rounds measure the same thing.
+	all := map[string][]result{}
+	var order []target
+	for round := 1; round <= *rounds; round++ {
+		dir := filepath.Join(tmp, fmt.Sprint(round))
+		check(os.Mkdir(dir, 0o700))
+		targets := targetsFor(self, bin, dir, *pg)
+		if round == 1 {
+			order = targets
+			if *pg == "" {
+				fmt.Println("(PostgreSQL skipped: pass -postgres DSN or set STEWARD_TEST_POSTGRES)")
+			}
+		}
+		fmt.Printf("\nround %d\n", round)
+		printHeader()
+		var ceiling float64
+		for _, t := range targets {
+			r := run(t, round)
+			if t.name == bareName {
+				ceiling = r.eventsPerSec
+			}
+			r.ratio = r.eventsPerSec / ceiling
+			printRow(t.name, r)
+			all[t.name] = append(all[t.name], r)
+		}
+		for _, t := range targets {
+			if t.drop != nil {
+				t.drop()
+			}
+		}
 	}
+	if *rounds > 1 {
+		fmt.Printf("\nmedian of %d rounds (each ratio against its own round's bare ceiling)\n", *rounds)
+		printHeader()
+		for _, t := range order {
+			printRow(t.name, median(all[t.name]))
+		}
+	}
+}
+
+const bareName = "bare net/http (202, body read)"
+
+// target is one server the load is pointed at.
+type target struct {
+	name  string
+	args  []string // command line; the bench's own servers start with its path
+	batch int      // events per request
+	csrf  bool     // fetch a CSRF token and send it
+	drop  func()   // cleanup after the round, if any
+}
+
+// targetsFor lists one round's servers, each on fresh storage under dir
+// (and, for PostgreSQL, in a fresh schema of pg).
+func targetsFor(self, bin, dir, pg string) []target {
+	ts := []target{{name: bareName, args: []string{self, "bare"}, batch: 1}}
+	floorDir := filepath.Join(dir, "floor")
+	check(os.Mkdir(floorDir, 0o700))
+	floors := func(where string, kinds ...string) {
+		for _, k := range kinds {
+			ts = append(ts, target{name: "durable floor, " + k, args: []string{self, "floor", k, where}, batch: 1})
+		}
+	}
+	steward := func(backend string, extra ...string) {
+		args := append([]string{bin, "serve", "--data", filepath.Join(dir, backend), "--rate", "0", "--log-level", "warn"}, extra...)
+		ts = append(ts,
+			target{name: "steward " + backend + " single", args: args, batch: 1, csrf: true},
+			target{name: "steward " + backend + " batch of 100", args: args, batch: 100, csrf: true})
+	}
+	floors(floorDir, floorKinds[:3]...)
 	steward("sqlite")
-	if *pg != "" {
-		dsn, drop := pgSchema(*pg)
-		defer drop()
+	if pg != "" {
+		dsn, drop, err := pgSchema(pg)
+		check(err)
+		floors(dsn, floorKinds[3:]...)
 		steward("postgres", "--db", dsn)
-	} else {
-		fmt.Println("(PostgreSQL skipped: pass -postgres DSN or set STEWARD_TEST_POSTGRES)")
+		ts[len(ts)-1].drop = drop
+	}
+	return ts
+}
+
+func printHeader() {
+	fmt.Printf("%-34s %9s %7s %7s %7s %7s %8s %8s %8s %8s %7s\n", "target", "events/s", "× bare", "p50 ms", "p99 ms", "RSS MB", "server", "client", "postgres", "machine", "commit")
+	fmt.Printf("%-34s %9s %7s %7s %7s %7s %8s %8s %8s %8s %7s\n", "", "", "", "", "", "", "µs/event", "µs/event", "µs/event", "busy", "events")
+}
+
+func printRow(name string, r result) {
+	commit := "-"
+	if r.commit > 0 {
+		commit = strconv.FormatFloat(r.commit, 'f', 1, 64)
+	}
+	fmt.Printf("%-34s %9.0f %7.2f %7.2f %7.2f %7.1f %8.0f %8.0f %8.0f %7.0f%% %7s\n", name, r.eventsPerSec, r.ratio, r.p50, r.p99, r.rssMB,
+		r.server, r.client, r.db, r.busy, commit)
+}
+
+// median takes each column's median across rounds on its own.
+func median(rs []result) result {
+	col := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return result{
+		eventsPerSec: col(func(r result) float64 { return r.eventsPerSec }),
+		ratio:        col(func(r result) float64 { return r.ratio }),
+		p50:          col(func(r result) float64 { return r.p50 }),
+		p99:          col(func(r result) float64 { return r.p99 }),
+		rssMB:        col(func(r result) float64 { return r.rssMB }),
+		server:       col(func(r result) float64 { return r.server }),
+		client:       col(func(r result) float64 { return r.client }),
+		db:           col(func(r result) float64 { return r.db }),
+		busy:         col(func(r result) float64 { return r.busy }),
+		commit:       col(func(r result) float64 { return r.commit }),
 	}
 }
 
@@ -122,10 +234,12 @@ type load struct {
 }
 
 type result struct {
-	name                     string
-	eventsPerSec, p50, p99   float64
-	rssMB                    float64
-	requests, errs, accepted int
+	eventsPerSec, ratio, p50, p99 float64
+	rssMB                         float64
+	server, client, db            float64 // CPU µs per event
+	busy                          float64 // % of the machine
+	commit                        float64 // mean events per group commit; 0 for the bench's own servers
+	errs                          int
 }
 
 func (l load) run(base string, batch int, csrf bool) result {
@@ -345,34 +459,42 @@ func (u usage) busy(before usage) float64 {
 	return 100 * (u.busyTicks - before.busyTicks) / (u.allTick - before.allTick)
 }
 
-// batch is the mean number of events per group commit ("-" for the bare server).
-func (u usage) batch(before usage) string {
+// batch is the mean number of events per group commit (0 for the bench's
+// own servers, which report none).
+func (u usage) batch(before usage) float64 {
 	if u.batchN == before.batchN {
-		return "-"
+		return 0
 	}
-	return strconv.FormatFloat((u.batchSum-before.batchSum)/(u.batchN-before.batchN), 'f', 1, 64)
+	return (u.batchSum - before.batchSum) / (u.batchN - before.batchN)
 }
 
-func pgSchema(base string) (string, func()) {
+// pgSchema makes a fresh schema in base's database and returns a DSN
+// whose search_path is it, and a function that drops it.
+func pgSchema(base string) (string, func(), error) {
 	ctx := context.Background()
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
 	conn, err := pgx.Connect(ctx, base)
-	check(err)
+	if err != nil {
+		return "", nil, err
+	}
 	defer conn.Close(ctx)
 	schema := "steward_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	check(err)
-	u, err := url.Parse(base)
-	check(err)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), func() {
 		c, err := pgx.Connect(ctx, base)
 		if err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
 			c.Close(ctx)
 		}
-	}
+	}, nil
 }
 
 func freeAddr() string {
