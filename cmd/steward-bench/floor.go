@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite"
@@ -27,7 +28,11 @@ import (
 // nothing but a sequence key; the "+keys" variants add the two random-keyed
 // index entries every steward event needs, a unique idempotency key and a
 // subject key for erasure.
-var floorKinds = []string{"fsync", "sqlite", "sqlite+keys", "postgres", "postgres+keys"}
+var (
+	localFloors    = []string{"fsync", "sqlite", "sqlite+keys"}
+	postgresFloors = []string{"postgres", "postgres+keys"}
+	floorKinds     = append(slices.Clip(localFloors), postgresFloors...)
+)
 
 // floor serves one durable floor on addr; where is a directory for fsync
 // and SQLite, a DSN for PostgreSQL.

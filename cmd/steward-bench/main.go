@@ -113,7 +113,7 @@ func main() {
 	for round := 1; round <= *rounds; round++ {
 		dir := filepath.Join(tmp, fmt.Sprint(round))
 		check(os.Mkdir(dir, 0o700))
-		targets := targetsFor(self, bin, dir, *pg)
+		targets, cleanup := targetsFor(self, bin, dir, *pg)
 		if round == 1 {
 			order = targets
 			if *pg == "" {
@@ -132,11 +132,7 @@ func main() {
 			printRow(t.name, r)
 			all[t.name] = append(all[t.name], r)
 		}
-		for _, t := range targets {
-			if t.drop != nil {
-				t.drop()
-			}
-		}
+		cleanup()
 	}
 	if *rounds > 1 {
 		fmt.Printf("\nmedian of %d rounds (each ratio against its own round's bare ceiling)\n", *rounds)
@@ -155,12 +151,11 @@ type target struct {
 	args  []string // command line; the bench's own servers start with its path
 	batch int      // events per request
 	csrf  bool     // fetch a CSRF token and send it
-	drop  func()   // cleanup after the round, if any
 }
 
 // targetsFor lists one round's servers, each on fresh storage under dir
-// (and, for PostgreSQL, in a fresh schema of pg).
-func targetsFor(self, bin, dir, pg string) []target {
+// (and, for PostgreSQL, in a fresh schema of pg, which cleanup drops).
+func targetsFor(self, bin, dir, pg string) (targets []target, cleanup func()) {
 	ts := []target{{name: bareName, args: []string{self, "bare"}, batch: 1}}
 	floorDir := filepath.Join(dir, "floor")
 	check(os.Mkdir(floorDir, 0o700))
@@ -175,16 +170,16 @@ func targetsFor(self, bin, dir, pg string) []target {
 			target{name: "steward " + backend + " single", args: args, batch: 1, csrf: true},
 			target{name: "steward " + backend + " batch of 100", args: args, batch: 100, csrf: true})
 	}
-	floors(floorDir, floorKinds[:3]...)
+	floors(floorDir, localFloors...)
 	steward("sqlite")
 	if pg != "" {
 		dsn, drop, err := pgSchema(pg)
 		check(err)
-		floors(dsn, floorKinds[3:]...)
+		floors(dsn, postgresFloors...)
 		steward("postgres", "--db", dsn)
-		ts[len(ts)-1].drop = drop
+		return ts, drop
 	}
-	return ts
+	return ts, func() {}
 }
 
 func printHeader() {
