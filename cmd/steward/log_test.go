@@ -20,7 +20,7 @@ func TestAccessLogCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
-	bin, dir, addr := stewardBinary(t), t.TempDir(), freeAddr(t)
+	bin, dir, addr := stewardBinary(t), migratedDir(t), freeAddr(t)
 	out, err := exec.Command(bin, "token", "create", "--role", "data_steward", "--name", "verify test", "--data", dir).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestAccessLogCLI(t *testing.T) {
 // TestUserCommands tries `steward user` as an administrator would,
 // including the mistakes: each gets one line and a non-zero exit.
 func TestUserCommands(t *testing.T) {
-	dir := t.TempDir()
+	dir := migratedDir(t)
 	run := func(stdin string, args ...string) (string, int) {
 		full := append([]string{args[0], args[1], "--data", dir}, args[2:]...)
 		cmd := exec.Command(stewardBinary(t), full...)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/google/uuid"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // These tests run the real binary as a separate process, so they can kill
@@ -216,7 +217,7 @@ func TestGracefulShutdownFlushes(t *testing.T) {
 
 func TestCLIBadInput(t *testing.T) {
 	bin := stewardBinary(t)
-	dir := t.TempDir()
+	dir := migratedDir(t)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("controller: {name: X}\ndatasets:\n  foo:\n    colour: blue\n"), 0o600)
 	cases := []struct {
@@ -258,7 +259,7 @@ func TestCLIBadInput(t *testing.T) {
 
 func TestTokenLifecycleCLI(t *testing.T) {
 	bin := stewardBinary(t)
-	dir := t.TempDir()
+	dir := migratedDir(t)
 	out, err := exec.Command(bin, "token", "create", "--role", "analyst", "--name", "dashboard", "--data", dir).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -289,4 +290,15 @@ func TestTokenLifecycleCLI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// migratedDir is a data folder whose database `steward migrate` has
+// created, as an administrator would before using the other commands.
+func migratedDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command(stewardBinary(t), "migrate", "--data", dir).CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v %s", err, out)
+	}
+	return dir
 }

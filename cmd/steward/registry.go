@@ -6,9 +6,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/registry"
-	"github.com/steward-privacy/steward/internal/server"
 )
 
 // lintFailed means lint printed its problems and the exit code must be 1.
@@ -43,7 +43,7 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
 		return usageError{use}
 	}
-	reg, _, err := server.LoadRegistry(*regPath, time.Now())
+	reg, err := app.LoadRegistry(*regPath, time.Now())
 	if err != nil {
 		return err
 	}

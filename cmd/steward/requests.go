@@ -10,8 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/clock"
-	"github.com/steward-privacy/steward/internal/server"
 )
 
 // cmdRequests works with data subject requests from the command line.
@@ -27,7 +27,7 @@ func cmdRequests(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return usageError{use}
 	}
-	srv, err := server.New(ctx, cfg, server.Options{Clock: clock.Real{}, Logger: quietLogger()})
+	srv, err := app.New(ctx, cfg, app.Options{Clock: clock.Real{}, Logger: quietLogger()})
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func cmdConnectors(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 0 {
 		return usageError{use}
 	}
-	srv, err := server.New(ctx, cfg, server.Options{Clock: clock.Real{}, Logger: quietLogger()})
+	srv, err := app.New(ctx, cfg, app.Options{Clock: clock.Real{}, Logger: quietLogger()})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func TestKillDuringExecution(t *testing.T) {
 		}
 	}()
 
-	dir := t.TempDir()
+	dir := migratedDir(t)
 	rightsFile := filepath.Join(dir, "rights.yaml")
 	os.WriteFile(rightsFile, []byte("requests:\n  grace: 0s\nconnectors:\n  - {name: app, kind: webhook, url: "+hook.URL+", secret: kill-test-secret-0123456789}\n"), 0o600)
 	add := exec.Command(stewardBinary(t), "user", "add", "--email", "desk@example.org", "--role", "support", "--data", dir)

@@ -9,10 +9,10 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/server"
 	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 // flags parses a sub-command's flags (all of steward's settings) with env
@@ -77,7 +77,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -86,16 +86,8 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// openStore opens the configured store with its schema up to date; every
-// command that touches storage starts here.
+// openStore opens the configured store as it is: only serve and migrate
+// change the schema.
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
+	return app.OpenStore(ctx, cfg, false)
 }

@@ -40,7 +40,7 @@ const LogDataset = "@access_log"
 // API serves GET /v1/access-log.
 type API struct {
 	Store    store.AccessLog
-	Registry *registry.Registry
+	Registry *registry.Source
 	Keyer    *minimise.Keyer
 	Access   accesslog.Recorder
 	IPs      clientip.Resolver
@@ -175,7 +175,7 @@ func (a *API) subjectKey(ident, dataset string) (string, error) {
 	if dataset == "" {
 		return a.Keyer.Hash("subject", ident), nil
 	}
-	ds := a.Registry.Dataset(dataset)
+	ds := a.Registry.Current().Dataset(dataset)
 	if ds == nil {
 		return "", fmt.Errorf("dataset %q is not in the registry", dataset)
 	}

@@ -54,7 +54,9 @@ const (
 
 // Collector serves the collection endpoints.
 type Collector struct {
-	Registry *registry.Registry
+	// Registry is read per request: a published version takes effect on
+	// the next event.
+	Registry *registry.Source
 	Keyer    *minimise.Keyer
 	UA       *minimise.UAParser
 	IPs      clientip.Resolver
@@ -91,12 +93,12 @@ type Result struct {
 
 // ServeDataset handles POST /v1/collect/{dataset}.
 func (c *Collector) ServeDataset(w http.ResponseWriter, r *http.Request) {
-	c.serve(w, r, c.Registry.Dataset(r.PathValue("dataset")))
+	c.serve(w, r, c.Registry.Current().Dataset(r.PathValue("dataset")))
 }
 
-// ServeAlias handles a dataset's path alias.
-func (c *Collector) ServeAlias(w http.ResponseWriter, r *http.Request) {
-	c.serve(w, r, c.Registry.DatasetByAlias(r.URL.Path))
+// ServeAliased handles a dataset's path alias, already looked up.
+func (c *Collector) ServeAliased(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {
+	c.serve(w, r, ds)
 }
 
 func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {

@@ -45,7 +45,10 @@ type Config struct {
 	RateBurst      int
 	WriteQueue     int
 	RetentionEvery time.Duration
-	ShutdownWait   time.Duration
+	// RegistryPoll is how often a node checks for a registry version
+	// published by another node.
+	RegistryPoll time.Duration
+	ShutdownWait time.Duration
 
 	// SMTP is the mail server notifications go to; no Host means e-mail
 	// is not configured.
@@ -122,6 +125,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst allowance for --rate")
 	fs.IntVar(&c.WriteQueue, "write-queue", 4096, "collection requests that may wait for a commit before 503")
 	fs.DurationVar(&c.RetentionEvery, "retention-every", 10*time.Minute, "how often the retention sweeper runs")
+	fs.DurationVar(&c.RegistryPoll, "registry-poll", 2*time.Second, "how often to check for a registry version published by another node")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for notification e-mail (empty: no e-mail)")
 	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP server port")

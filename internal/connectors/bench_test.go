@@ -47,7 +47,7 @@ func BenchmarkEraseOneSubject(b *testing.B) {
 				b.StartTimer()
 			}
 			ctx := context.Background()
-			ev := &Events{Store: st, Keyer: keyer, Registry: reg}
+			ev := &Events{Store: st, Keyer: keyer, Registry: registry.Static(reg)}
 			var worst time.Duration
 			for range b.N {
 				next++

@@ -24,7 +24,7 @@ import (
 type Events struct {
 	Store    store.Events
 	Keyer    *minimise.Keyer
-	Registry *registry.Registry
+	Registry *registry.Source
 }
 
 // Name implements rights.Connector.
@@ -77,7 +77,7 @@ func (e *Events) Purge(ctx context.Context, s rights.Subject) (rights.Result, er
 // Export lists the person's events, one table per dataset.
 func (e *Events) Export(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
 	var out []rights.Table
-	for _, ds := range e.Registry.Datasets {
+	for _, ds := range e.Registry.Current().Datasets {
 		t := rights.Table{Name: ds.Name, Columns: []string{"received_at", "data"}}
 		for _, k := range e.keys(s) {
 			q := store.EventQuery{Dataset: ds.Name, SubjectKey: k, To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), Limit: 1000}

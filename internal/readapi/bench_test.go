@@ -78,7 +78,7 @@ func BenchmarkReadPage(b *testing.B) {
 					rec  accesslog.Recorder
 				}{{"unlogged", unlogged{}}, {"logged", appender}} {
 					b.Run(fmt.Sprintf("readers=%d/%s", readers, mode.name), func(b *testing.B) {
-						api := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
+						api := &readapi.API{Registry: registry.Static(reg), Store: st, Policy: policy.StaticSource(pol), Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
 						mux := http.NewServeMux()
 						mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
 						srv := httptest.NewServer(mux)

@@ -30,7 +30,7 @@ const maxLookupBody = 8 << 10
 // a time window (seed 004's "given an address and a time, what happened"),
 // for roles whose rule allows lookups. The entry carries the subject's key.
 func (a *API) Lookup(w http.ResponseWriter, r *http.Request) {
-	ds := a.Registry.Dataset(r.PathValue("name"))
+	ds := a.Registry.Current().Dataset(r.PathValue("name"))
 	if ds == nil {
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return

@@ -38,9 +38,9 @@ const (
 
 // API serves the read endpoints.
 type API struct {
-	Registry *registry.Registry
+	Registry *registry.Source
 	Store    store.Events
-	Policy   *policy.Policy
+	Policy   *policy.Source
 	Keyer    *minimise.Keyer
 	Access   accesslog.Recorder
 	IPs      clientip.Resolver
@@ -75,12 +75,13 @@ type fieldInfo struct {
 // Datasets handles GET /v1/datasets.
 func (a *API) Datasets(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	out := make([]datasetInfo, 0, len(a.Registry.Datasets))
-	for _, d := range a.Registry.Datasets {
+	reg, pol := a.Registry.Current(), a.Policy.Current()
+	out := make([]datasetInfo, 0, len(reg.Datasets))
+	for _, d := range reg.Datasets {
 		info := datasetInfo{
 			Name: d.Name, Description: d.Description, Purpose: d.Purpose, LawfulBasis: d.LawfulBasis,
 			Retention: d.Retention.String(), Owner: d.Owner, Expires: "never", SampleRate: d.SampleRate,
-			Fingerprint: d.Fingerprint(), YourPurposes: a.Policy.Purposes(d.Name, p.Role),
+			Fingerprint: d.Fingerprint(), YourPurposes: pol.Purposes(d.Name, p.Role),
 		}
 		if info.YourPurposes == nil {
 			info.YourPurposes = []string{}
@@ -133,7 +134,7 @@ type cursor struct {
 
 // Events handles GET /v1/datasets/{name}/events.
 func (a *API) Events(w http.ResponseWriter, r *http.Request) {
-	ds := a.Registry.Dataset(r.PathValue("name"))
+	ds := a.Registry.Current().Dataset(r.PathValue("name"))
 	if ds == nil {
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return
@@ -175,7 +176,7 @@ type read struct {
 // answers 403. It returns nil when the request has been answered.
 func (a *API) begin(w http.ResponseWriter, r *http.Request, ds *registry.Dataset, purpose string, q store.EventQuery, stream, lookup bool) *read {
 	p, _ := auth.FromContext(r.Context())
-	d := a.Policy.Decide(ds.Name, p.Role, purpose)
+	d := a.Policy.Current().Decide(ds.Name, p.Role, purpose)
 	if d.Allowed && lookup && !d.Lookup {
 		d = policy.Decision{Reason: fmt.Sprintf("role %s may read %s for %s but not look up one subject", p.Role, ds.Name, purpose)}
 	}

@@ -53,7 +53,7 @@ func Parse(data []byte, source string) (*Registry, []Problem) {
 var (
 	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	durationRE = regexp.MustCompile(`^([0-9]+)(m|h|d|w)$`)
-	reserved   = []string{"/v1/", "/admin", "/privacy", "/sdk", "/metrics", "/healthz", "/readyz", "/callbacks"}
+	reserved   = []string{"/v1/", "/admin", "/privacy", "/sdk", "/metrics", "/healthz", "/readyz", "/callbacks", "/static/", "/login", "/logout", "/account"}
 	lawful     = []string{"consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interest"}
 	catNames   = map[string]Category{"technical": 1, "interaction": 2, "web_activity": 3, "stored_content": 3, "highly_sensitive": 4}
 )
@@ -324,7 +324,7 @@ func (p *parser) spec(name string, n *yaml.Node, at string, top bool, depth int)
 		}
 	}
 	if v := m["source"]; v != nil {
-		f.Source = Source(v.Value)
+		f.Source = Origin(v.Value)
 		switch {
 		case f.Source == SourceRequest && (f.Type == TypeIP || f.Type == TypeUserAgent):
 		case f.Source == SourceServer && f.Type == TypeTimestamp:

@@ -158,19 +158,19 @@ func (c Category) String() string {
 	return "unknown"
 }
 
-// Source says where a field's value comes from.
-type Source string
+// Origin says where a field's value comes from.
+type Origin string
 
 // Field sources.
 const (
 	// SourcePayload values are sent by the client in the event body.
-	SourcePayload Source = "payload"
+	SourcePayload Origin = "payload"
 	// SourceRequest values are taken from the HTTP request itself (client
 	// address for ip fields, User-Agent header for user_agent fields).
-	SourceRequest Source = "request"
+	SourceRequest Origin = "request"
 	// SourceServer values are computed by steward (the receive time for
 	// timestamp fields).
-	SourceServer Source = "server"
+	SourceServer Origin = "server"
 )
 
 // Field is one declared field of a dataset.
@@ -180,7 +180,7 @@ type Field struct {
 	Category    Category
 	Description string
 	Required    bool
-	Source      Source
+	Source      Origin
 
 	// Constraints; zero values mean "no constraint" except where noted.
 	MaxLength int      // string: maximum length in bytes

@@ -25,7 +25,7 @@ type Store interface {
 
 // Sweeper deletes expired events on a schedule.
 type Sweeper struct {
-	Registry *registry.Registry
+	Registry *registry.Source
 	Store    Store
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -51,7 +51,7 @@ func (s *Sweeper) Run(ctx context.Context) {
 // A failure on one dataset is recorded and does not stop the others.
 func (s *Sweeper) SweepOnce(ctx context.Context) []store.Sweep {
 	var out []store.Sweep
-	for _, d := range s.Registry.Datasets {
+	for _, d := range s.Registry.Current().Datasets {
 		now := s.Clock.Now()
 		sw := store.Sweep{Dataset: d.Name, Cutoff: now.Add(-d.Retention), StartedAt: now}
 		n, err := s.Store.DeleteEventsBefore(ctx, d.Name, sw.Cutoff)
@@ -86,7 +86,7 @@ type sweepJSON struct {
 // Handler serves GET /v1/retention/sweeps?dataset=&limit=.
 func (s *Sweeper) Handler(w http.ResponseWriter, r *http.Request) {
 	ds := r.URL.Query().Get("dataset")
-	if ds != "" && s.Registry.Dataset(ds) == nil {
+	if ds != "" && s.Registry.Current().Dataset(ds) == nil {
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return
 	}

@@ -31,17 +31,17 @@ var authzMatrix = map[string]struct {
 	page   bool
 	probes []probe
 }{
-	"GET /healthz":                    {public: true},
-	"GET /readyz":                     {public: true},
-	"GET /metrics":                    {public: true},
-	"GET /sdk/steward.js":             {public: true},
-	"GET /v1/csrf":                    {public: true},
-	"/v1/opt-out":                     {public: true},
-	"POST /v1/collect/{dataset}":      {public: true},
-	"OPTIONS /v1/collect/{dataset}":   {public: true},
-	"POST /wsapi/interaction_data":    {public: true},
-	"OPTIONS /wsapi/interaction_data": {public: true},
-	"GET /v1/datasets":                {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.Roles}}},
+	"GET /healthz":                  {public: true},
+	"GET /readyz":                   {public: true},
+	"GET /metrics":                  {public: true},
+	"GET /sdk/steward.js":           {public: true},
+	"GET /v1/csrf":                  {public: true},
+	"/v1/opt-out":                   {public: true},
+	"POST /v1/collect/{dataset}":    {public: true},
+	"OPTIONS /v1/collect/{dataset}": {public: true},
+	// Every dataset's path alias, dispatched from the registry in force.
+	AliasRoute:         {public: true},
+	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.Roles}}},
 	"GET /v1/datasets/{name}/events": {probes: []probe{
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=product_improvement", allowed: []auth.Role{auth.Analyst, auth.DataSteward}},
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=data_subject_request", allowed: []auth.Role{auth.Support}},

@@ -3,49 +3,29 @@ package server
 import (
 	"context"
 	nethttp "net/http"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
-	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/ratelimit"
-	"github.com/steward-privacy/steward/internal/registry"
-	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/internal/web/static"
 )
 
-// buildRights assembles data subject requests: the rules, the connectors
-// and the pages and endpoints that serve them.
-func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *csrf.Guard, ips clientip.Resolver) error {
-	public := strings.TrimSuffix(cfg.PublicURL, "/")
-	if public == "" {
-		public = "http://" + cfg.Addr
-	}
-	rc := rights.DefaultConfig(public)
-	rc.ExportDir = filepath.Join(cfg.DataDir, "exports")
-	events := &connectors.Events{Store: s.Store, Keyer: s.Keyer, Registry: reg}
-	set, err := connectors.Load(cfg.Rights, &rc, events)
-	if err != nil {
-		return err
-	}
-	s.connectors = set
-	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
-		Identity: set.Identity, Connectors: set.List, Wake: s.Notify.Wake}
-	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
+// buildRights adds the pages and endpoints of data subject requests to
+// the service package app built.
+func (s *Server) buildRights(cfg *config.Config, guard *csrf.Guard, ips clientip.Resolver) {
+	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.Access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
 		s.privacy.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
-	s.portal = &portal.Portal{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
+	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
-		Webhooks: set.Webhooks, Log: s.Log}
-	return nil
+		Webhooks: s.Connectors.Webhooks, Log: s.Log}
 }
 
 func (s *Server) rightsRoutes() {

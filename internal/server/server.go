@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,27 +19,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/auditapi"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/collect"
 	"github.com/steward-privacy/steward/internal/config"
-	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
-	"github.com/steward-privacy/steward/internal/notify"
-	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/readapi"
-	"github.com/steward-privacy/steward/internal/registry"
-	"github.com/steward-privacy/steward/internal/retention"
-	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
-	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/sdk"
@@ -56,104 +47,61 @@ type Options struct {
 	Argon2 auth.Argon2Params
 }
 
-// Server is one running steward node.
+// Server is one running steward node: the services of package app with
+// HTTP on top.
 type Server struct {
-	Config   *config.Config
-	Store    store.Store
-	Registry *registry.Registry
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Keyer    *minimise.Keyer
-
-	// Policy decides reads of collected data.
-	Policy *policy.Policy
-	// Notify delivers the outbox; call its Wake after committing a change
-	// that enqueued a message.
-	Notify *notify.Worker
+	*app.App
 
 	handler http.Handler
 	mux     *http.ServeMux
 	routes  []Route
 	authn   auth.Tokens
 	// sessions signs staff in to steward's pages.
-	sessions auth.Sessions
-	signin   *signin.Service
-	access   *accesslog.Appender
-	// Rights answers data subject requests.
-	Rights     *rights.Service
-	connectors *connectors.Set
-	privacy    *privacy.Pages
-	portal     *portal.Portal
-	rightsAPI  *rightsapi.API
-	batcher    *collect.Batcher
-	sweeper    *retention.Sweeper
-	metrics    *prometheus.Registry
-	ready      bool
-	readyMu    sync.RWMutex
-	closeOnce  sync.Once
-	notifyEnd  func() // stops the outbox worker and waits; nil until Start
-	notifyMu   sync.Mutex
+	sessions  auth.Sessions
+	signin    *signin.Service
+	privacy   *privacy.Pages
+	portal    *portal.Portal
+	rightsAPI *rightsapi.API
+	batcher   *collect.Batcher
+	metrics   *prometheus.Registry
+	ready     bool
+	readyMu   sync.RWMutex
+	closeOnce sync.Once
+	notifyEnd func() // stops the outbox worker and waits; nil until Start
+	notifyMu  sync.Mutex
 }
 
-// New opens storage (applying migrations), loads the registry and the key,
-// and builds the handler. It does not listen.
+// New builds the services (migrating storage and putting the start-up
+// registry in force) and the handler. It does not listen.
 func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) {
-	s := &Server{Config: cfg, Clock: opt.Clock, Log: opt.Logger}
-	if s.Clock == nil {
-		s.Clock = clock.Real{}
-	}
-	if s.Log == nil {
-		s.Log = NewLogger(cfg.LogLevel)
-	}
-	reg, _, err := LoadRegistry(cfg.Registry, s.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	s.Registry = reg
-	for _, d := range reg.Datasets {
-		if d.Expired(s.Clock.Now()) {
-			s.Log.Warn("dataset has expired and will answer 410", "dataset", d.Name, "expired", d.Expires.Format(time.DateOnly))
-		}
+	log := opt.Logger
+	if log == nil {
+		log = NewLogger(cfg.LogLevel)
 	}
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	// Checked before storage is touched: a bad SMTP or webhook setting
-	// stops startup instead of failing every message later.
-	mail, webhook, err := notify.SendersFromConfig(cfg, s.Clock)
+	a, err := app.New(ctx, cfg, app.Options{Clock: opt.Clock, Logger: log, Serve: true})
 	if err != nil {
 		return nil, err
 	}
-
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	s.Store = st
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	if s.Keyer, err = s.loadKey(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
+	s := &Server{App: a}
 	ua, err := minimise.NewUAParser()
 	if err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cm := collect.NewMetrics(s.metrics)
-	s.batcher = collect.NewBatcher(st, 1000, cfg.WriteQueue, cm.ObserveBatch)
+	s.batcher = collect.NewBatcher(s.Store, 1000, cfg.WriteQueue, cm.ObserveBatch)
 	guard := csrf.New([]byte(s.Keyer.Hash("csrf", "v1")))
 	guard.Secure = cfg.SecureCookies
 	ips := clientip.Resolver{Trusted: proxies}
 	col := &collect.Collector{
-		Registry: reg, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
+		Registry: s.Registry, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
 		Clock: s.Clock, Metrics: cm, Log: s.Log,
 		Config: collect.Config{
 			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
@@ -161,26 +109,15 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		},
 	}
 	col.Init()
-	s.sweeper = &retention.Sweeper{Registry: reg, Store: st, Clock: s.Clock, Log: s.Log, Every: cfg.RetentionEvery}
-	s.Notify = &notify.Worker{Store: st, Clock: s.Clock, Log: s.Log, Mail: mail, Webhook: webhook}
-	pol, err := LoadPolicy(cfg.Policy, reg, cfg.Registry == "", s.Log)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	s.Policy = pol
-	s.access = accesslog.NewAppender(st, s.Log)
-	read := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
-	audit := &auditapi.API{Store: st, Registry: reg, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
-	s.authn = auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
+	read := &readapi.API{Registry: s.Registry, Store: s.Store, Policy: s.Policy, Keyer: s.Keyer, Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
+	audit := &auditapi.API{Store: s.Store, Registry: s.Registry, Keyer: s.Keyer, Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
+	s.authn = auth.Tokens{Store: s.Store, Clock: s.Clock, Log: s.Log}
 	if err := s.buildSignin(cfg, opt, guard, ips); err != nil {
-		st.Close()
+		s.batcher.Close()
+		a.Close()
 		return nil, err
 	}
-	if err := s.buildRights(cfg, reg, guard, ips); err != nil {
-		st.Close()
-		return nil, err
-	}
+	s.buildRights(cfg, guard, ips)
 
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -198,12 +135,6 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("/v1/opt-out", nil, consent.Handler{CSRF: guard, Secure: cfg.SecureCookies})
 	s.handle("POST /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 	s.handle("OPTIONS /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
-	for _, d := range reg.Datasets {
-		if d.PathAlias != "" {
-			s.handle("POST "+d.PathAlias, nil, http.HandlerFunc(col.ServeAlias))
-			s.handle("OPTIONS "+d.PathAlias, nil, http.HandlerFunc(col.ServeAlias))
-		}
-	}
 
 	// Reading collected data is open to every role at the door; the read
 	// policy then decides per dataset, purpose and field, and records the
@@ -214,9 +145,19 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
 	s.signinRoutes()
-	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.sweeper.Handler))
+	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.Sweeper.Handler))
 
-	s.handler = chain(mux, s.Log, ips)
+	// Dataset path aliases come and go with registry versions, so they are
+	// not mux routes: one dispatcher in front of the mux looks each POST
+	// and OPTIONS up in the registry in force.
+	s.routes = append(s.routes, Route{Pattern: AliasRoute})
+	free := aliasesFree(mux)
+	if err := free(s.Registry.Current()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Registry.Check(free)
+	s.handler = chain(aliases(s.Registry, col, mux), s.Log, ips)
 	s.setReady(true)
 	return s, nil
 }
@@ -256,7 +197,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start runs the background workers until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) {
-	go s.sweeper.Run(ctx)
+	go s.Registry.Watch(ctx, s.Config.RegistryPoll)
+	go s.Sweeper.Run(ctx)
 	go s.tickRights(ctx)
 	nctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -280,8 +222,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	s.Start(ctx)
+	reg := s.Registry.Current()
 	s.Log.Info("steward is serving", "addr", l.Addr().String(), "backend", s.Store.Backend(),
-		"registry", s.Registry.Source, "datasets", len(s.Registry.Datasets))
+		"registry", reg.Source, "datasets", len(reg.Datasets))
 	select {
 	case err := <-errc:
 		s.Close()
@@ -305,8 +248,6 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.setReady(false)
 		s.batcher.Close()
-		s.access.Close()
-		s.connectors.Close()
 		// The outbox worker finishes the message in hand and records it
 		// before the store closes; its send timeout bounds the wait.
 		s.notifyMu.Lock()
@@ -315,7 +256,7 @@ func (s *Server) Close() {
 		if end != nil {
 			end()
 		}
-		s.Store.Close()
+		s.App.Close()
 	})
 }
 
@@ -341,89 +282,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
-}
-
-// loadKey reads the hashing key and makes sure every node sharing the
-// database uses the same one: subject keys hashed under different keys
-// would make erasure miss rows.
-func (s *Server) loadKey(ctx context.Context) (*minimise.Keyer, error) {
-	var key []byte
-	var err error
-	if s.Config.Secret != "" {
-		key, err = minimise.KeyFromString(s.Config.Secret)
-		if err != nil {
-			return nil, fmt.Errorf("--secret: %w", err)
-		}
-	} else {
-		path := filepath.Join(s.Config.DataDir, "secret.key")
-		var created bool
-		key, created, err = minimise.LoadOrCreateKey(path)
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			s.Log.Info("created a new hashing key; back it up, and give the same key to every node sharing the database", "path", path)
-		}
-	}
-	k, err := minimise.NewKeyer(key)
-	if err != nil {
-		return nil, err
-	}
-	have, err := s.Store.SetSettingIfAbsent(ctx, "hashing_key_fingerprint", k.Fingerprint())
-	if err != nil {
-		return nil, err
-	}
-	if have != k.Fingerprint() {
-		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same --secret (or secret.key)")
-	}
-	return k, nil
-}
-
-// LoadRegistry loads the registry file, or the built-in example when path
-// is empty. Expired datasets load (they answer 410); other problems fail.
-func LoadRegistry(path string, now time.Time) (*registry.Registry, string, error) {
-	var reg *registry.Registry
-	var problems []registry.Problem
-	opts := registry.Options{Now: now, AllowExpired: true}
-	if path == "" {
-		reg, problems = registry.ParseWith(registry.DefaultYAML, "built-in example registry", opts)
-		path = "built-in example registry"
-	} else {
-		reg, problems = registry.LoadWith(path, opts)
-	}
-	if len(problems) > 0 {
-		lines := make([]string, len(problems))
-		for i, p := range problems {
-			lines[i] = p.String()
-		}
-		return nil, path, fmt.Errorf("registry has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
-	}
-	return reg, path, nil
-}
-
-// LoadPolicy loads the read policy file. Without one, the built-in policy
-// governs the built-in registry; a custom registry without a policy gets
-// one that grants nothing, so no read happens by accident.
-func LoadPolicy(path string, reg *registry.Registry, builtinRegistry bool, log *slog.Logger) (*policy.Policy, error) {
-	var pol *policy.Policy
-	var problems []policy.Problem
-	switch {
-	case path != "":
-		pol, problems = policy.Load(path, reg)
-	case builtinRegistry:
-		pol, problems = policy.Default(reg)
-	default:
-		log.Warn("no read policy given (--policy): every read of collected data will be refused")
-		return policy.Empty("no policy"), nil
-	}
-	if len(problems) > 0 {
-		lines := make([]string, len(problems))
-		for i, p := range problems {
-			lines[i] = p.String()
-		}
-		return nil, fmt.Errorf("read policy has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
-	}
-	return pol, nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

@@ -503,7 +503,7 @@ func TestRetentionSweep(t *testing.T) {
 		t.Fatal(resp.Status)
 	}
 	n.clock.Advance(121 * 24 * time.Hour)
-	sweeps := n.srv.sweeper.SweepOnce(context.Background())
+	sweeps := n.srv.Sweeper.SweepOnce(context.Background())
 	deleted := map[string]int64{}
 	for _, s := range sweeps {
 		deleted[s.Dataset] = s.Deleted

@@ -31,6 +31,7 @@ type Store interface {
 	Requests
 	Outbox
 	Accounts
+	RegistryVersions
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string

@@ -24,6 +24,11 @@ import (
 //go:embed schema.sql
 var schema string
 
+// TEMP until numbered migrations land.
+//
+//go:embed migrations/0002_registry_versions.sql
+var tempRegistry string
+
 // Advisory lock keys: one guards migrations, one orders event commits, one
 // serialises access-log appends so the hash chain never forks.
 const (
@@ -84,7 +89,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return wrap(err)
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrateLock)
-	_, err = conn.Exec(ctx, schema)
+	_, err = conn.Exec(ctx, schema+strings.ReplaceAll(tempRegistry, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS "))
 	return wrap(err)
 }
 

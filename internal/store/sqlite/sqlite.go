@@ -20,6 +20,11 @@ import (
 //go:embed schema.sql
 var schema string
 
+// TEMP until numbered migrations land.
+//
+//go:embed migrations/0002_registry_versions.sql
+var tempRegistry string
+
 // Store is the SQLite backend. Writes go through one connection (SQLite has
 // one writer anyway; this avoids busy retries), reads through a pool.
 type Store struct {
@@ -75,7 +80,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Migrate creates the schema; every statement is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, schema)
+	_, err := s.w.ExecContext(ctx, schema+strings.ReplaceAll(tempRegistry, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS "))
 	return wrap(err)
 }
 

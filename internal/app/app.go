@@ -1,0 +1,291 @@
+// Package app builds every steward service from the configuration, without
+// HTTP: the store, the registry and policy in force, the hashing key, the
+// access log, the outbox worker, data subject requests and their
+// connectors. `steward serve` adds HTTP on top (package server); the other
+// commands use what they need and nothing more.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/connectors"
+	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notify"
+	"github.com/steward-privacy/steward/internal/policy"
+	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
+)
+
+// Options are the parts tests replace; zero values mean the real thing.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Serve is set by `steward serve`: it migrates the schema and records
+	// the start-up registry file as a version. Other commands only read:
+	// they neither change the schema nor publish.
+	Serve bool
+}
+
+// App is one steward node's services.
+type App struct {
+	Config *config.Config
+	Clock  clock.Clock
+	Log    *slog.Logger
+	Store  store.Store
+	Keyer  *minimise.Keyer
+	// Registry is the registry in force; Policy the read policy bound to it.
+	Registry *registry.Source
+	Policy   *policy.Source
+	// Access appends to the chained access log.
+	Access *accesslog.Appender
+	// Notify delivers the outbox; call its Wake after committing a change
+	// that enqueued a message.
+	Notify     *notify.Worker
+	Rights     *rights.Service
+	Connectors *connectors.Set
+	Sweeper    *retention.Sweeper
+}
+
+// New builds the services. On error nothing is left open.
+func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
+	a := &App{Config: cfg, Clock: opt.Clock, Log: opt.Logger}
+	if a.Clock == nil {
+		a.Clock = clock.Real{}
+	}
+	if a.Log == nil {
+		a.Log = slog.New(slog.DiscardHandler)
+	}
+	// Read and checked before storage is touched: a bad file or SMTP
+	// setting stops start-up instead of failing later.
+	regYAML, regName, err := ReadRegistryFile(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	startReg, problems := registry.ParseWith(regYAML, regName, registry.Options{Now: a.Clock.Now(), AllowExpired: true})
+	if len(problems) > 0 {
+		return nil, &registry.ProblemsError{Source: regName, Problems: problems}
+	}
+	mail, webhook, err := notify.SendersFromConfig(cfg, a.Clock)
+	if err != nil {
+		return nil, err
+	}
+	if a.Store, err = OpenStore(ctx, cfg, opt.Serve); err != nil {
+		return nil, err
+	}
+	a.Notify = &notify.Worker{Store: a.Store, Clock: a.Clock, Log: a.Log, Mail: mail, Webhook: webhook}
+	if err := a.build(ctx, regYAML, regName, startReg, opt.Serve); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// build makes the services that need the store, in the order each needs
+// the one before.
+func (a *App) build(ctx context.Context, regYAML []byte, regName string, startReg *registry.Registry, serve bool) error {
+	var err error
+	if a.Keyer, err = LoadKey(ctx, a.Config, a.Store, a.Log); err != nil {
+		return err
+	}
+	a.Registry = registry.NewSource(a.Store, func() time.Time { return a.Clock.Now() }, a.Log)
+	if a.Policy, err = a.loadPolicy(startReg); err != nil {
+		return err
+	}
+	a.Registry.Check(a.Policy.Check)
+	if err := a.loadRegistry(ctx, regYAML, regName, startReg, serve); err != nil {
+		return err
+	}
+	a.Access = accesslog.NewAppender(a.Store, a.Log)
+	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
+	return a.buildRights()
+}
+
+// Close stops the access log's writer and closes the connectors and the
+// store. The outbox worker is stopped by whoever started it.
+func (a *App) Close() {
+	if a.Access != nil {
+		a.Access.Close()
+	}
+	if a.Connectors != nil {
+		a.Connectors.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}
+
+// OpenStore opens the configured store. With migrate the schema is brought
+// up to date; without, the store is used as it is.
+func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (store.Store, error) {
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// ReadRegistryFile reads the registry file, or the built-in example when
+// path is empty, and returns its text and a name for messages.
+func ReadRegistryFile(path string) ([]byte, string, error) {
+	if path == "" {
+		return registry.DefaultYAML, "built-in example registry", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, path, fmt.Errorf("--registry: %w", err)
+	}
+	return b, path, nil
+}
+
+// LoadRegistry lints the registry file (or the built-in example) for the
+// commands that read it without a store. Expired datasets load (a server
+// answers 410 for them); other problems fail.
+func LoadRegistry(path string, now time.Time) (*registry.Registry, error) {
+	data, name, err := ReadRegistryFile(path)
+	if err != nil {
+		return nil, err
+	}
+	reg, problems := registry.ParseWith(data, name, registry.Options{Now: now, AllowExpired: true})
+	if len(problems) > 0 {
+		return nil, &registry.ProblemsError{Source: name, Problems: problems}
+	}
+	return reg, nil
+}
+
+// loadRegistry puts a registry in force. serve records the start-up file as
+// a version when it differs from the newest one (an operator's file is
+// approved by the operator); the other commands read the newest version,
+// or the file when the store has none yet.
+func (a *App) loadRegistry(ctx context.Context, data []byte, name string, startReg *registry.Registry, serve bool) error {
+	if serve {
+		v, added, err := a.Registry.Publish(ctx, data, name, registry.Approval{
+			By: "operator", Note: "loaded at start-up from " + name, IfChanged: true})
+		if err != nil {
+			return err
+		}
+		if added {
+			a.Log.Info("registry: stored the start-up file as a new version", "version", v.Version, "from", name)
+		}
+	} else if _, err := a.Registry.Refresh(ctx); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		a.Registry.UseUnstored(startReg)
+	}
+	for _, d := range a.Registry.Current().Datasets {
+		if d.Expired(a.Clock.Now()) {
+			a.Log.Warn("dataset has expired and will answer 410", "dataset", d.Name, "expired", d.Expires.Format(time.DateOnly))
+		}
+	}
+	return nil
+}
+
+// loadPolicy reads the read policy and checks it against the start-up
+// registry. Without a file, the built-in policy governs the built-in
+// registry; a custom registry without a policy gets one that grants
+// nothing, so no read happens by accident.
+func (a *App) loadPolicy(reg *registry.Registry) (*policy.Source, error) {
+	var data []byte
+	name := "built-in policy"
+	switch {
+	case a.Config.Policy != "":
+		b, err := os.ReadFile(a.Config.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		data, name = b, a.Config.Policy
+	case a.Config.Registry == "":
+		data = policy.DefaultYAML
+	default:
+		a.Log.Warn("no read policy given (--policy): every read of collected data will be refused")
+		return policy.EmptySource("no policy"), nil
+	}
+	if _, problems := policy.Parse(data, name, reg); len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, fmt.Errorf("read policy has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
+	}
+	return policy.NewSource(data, name, a.Registry, a.Log), nil
+}
+
+// buildRights assembles data subject requests: the rules and the
+// connectors that erase and export.
+func (a *App) buildRights() error {
+	cfg := a.Config
+	rc := rights.DefaultConfig(PublicURL(cfg))
+	rc.ExportDir = filepath.Join(cfg.DataDir, "exports")
+	events := &connectors.Events{Store: a.Store, Keyer: a.Keyer, Registry: a.Registry}
+	set, err := connectors.Load(cfg.Rights, &rc, events)
+	if err != nil {
+		return err
+	}
+	a.Connectors = set
+	a.Rights = &rights.Service{Store: a.Store, Keyer: a.Keyer, Clock: a.Clock, Log: a.Log, Config: rc,
+		Identity: set.Identity, Connectors: set.List, Wake: a.Notify.Wake}
+	return nil
+}
+
+// PublicURL is how people reach steward, for links in e-mails.
+func PublicURL(cfg *config.Config) string {
+	if public := strings.TrimSuffix(cfg.PublicURL, "/"); public != "" {
+		return public
+	}
+	return "http://" + cfg.Addr
+}
+
+// LoadKey reads the hashing key and makes sure every node sharing the
+// database uses the same one: subject keys hashed under different keys
+// would make erasure miss rows.
+func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, log *slog.Logger) (*minimise.Keyer, error) {
+	var key []byte
+	var err error
+	if cfg.Secret != "" {
+		key, err = minimise.KeyFromString(cfg.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("--secret: %w", err)
+		}
+	} else {
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		var created bool
+		key, created, err = minimise.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Info("created a new hashing key; back it up, and give the same key to every node sharing the database", "path", path)
+		}
+	}
+	k, err := minimise.NewKeyer(key)
+	if err != nil {
+		return nil, err
+	}
+	have, err := st.SetSettingIfAbsent(ctx, "hashing_key_fingerprint", k.Fingerprint())
+	if err != nil {
+		return nil, err
+	}
+	if have != k.Fingerprint() {
+		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same --secret (or secret.key)")
+	}
+	return k, nil
+}
