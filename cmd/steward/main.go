@@ -23,6 +23,8 @@ usage:
   steward serve [flags]                           run the server (see steward serve -h)
   steward migrate [flags]                         apply database migrations and exit
   steward registry lint FILE                      check a data registry; one line per problem
+  steward registry history                        list the stored registry versions
+  steward registry diff A B                       what changed between two registry versions
   steward policy lint [--registry F] FILE         check a read policy against the registry
   steward token create --role ROLE --name NAME    create an API token (printed once)
   steward token list                              list API tokens (never their secrets)
@@ -59,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stdout)
 	case "registry":
-		err = cmdRegistry(args[1:], stdout)
+		err = cmdRegistry(ctx, args[1:], stdout)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout)
 	case "requests":

@@ -160,7 +160,7 @@ func fieldAttrs(f *Field) [][2]string {
 	}
 	slices.Sort(members)
 	return [][2]string{
-		{"type", string(f.Type)}, {"category", fmt.Sprint(f.Category)}, {"description", f.Description},
+		{"type", string(f.Type)}, {"category", fmt.Sprint(int(f.Category))}, {"description", f.Description},
 		{"required", fmt.Sprint(f.Required)}, {"source", string(f.Source)}, {"max_length", nonzero(f.MaxLength)},
 		{"min", num(f.Min)}, {"max", num(f.Max)}, {"values", strings.Join(f.Values, ", ")},
 		{"max_items", nonzero(f.MaxItems)}, {"items", items}, {"fields", strings.Join(members, ", ")},

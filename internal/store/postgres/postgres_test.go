@@ -21,7 +21,7 @@ import (
 
 // TestSchema returns a DSN for a fresh schema that is dropped afterwards,
 // or skips when STEWARD_TEST_POSTGRES is unset.
-func testSchema(t *testing.T) string {
+func testSchema(t testing.TB) string {
 	base := os.Getenv("STEWARD_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("set STEWARD_TEST_POSTGRES to a PostgreSQL DSN to run this test")
@@ -138,5 +138,30 @@ func TestAccessLogNoForks(t *testing.T) {
 	res, err := accesslog.Verify(ctx, nodes[0])
 	if err != nil || res.Break != nil || res.Checked != 800 {
 		t.Fatalf("verify: %+v %v", res, err)
+	}
+}
+
+// BenchmarkRegistryHead is what each node's registry poll costs
+// PostgreSQL (registry.DefaultPollEvery).
+func BenchmarkRegistryHead(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, testSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		v := store.RegistryVersion{YAML: []byte("x"), Digest: fmt.Sprint(i), Fingerprints: map[string]string{}, ApprovedBy: "bench", CreatedAt: time.Now()}
+		if _, _, err := s.AddRegistryVersion(ctx, v, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := s.RegistryHead(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
