@@ -58,7 +58,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -73,7 +73,7 @@ func TestAccessLogTamper(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s, func(t *testing.T, bypass bool, stmts ...string) error {
@@ -110,7 +110,7 @@ func TestAccessLogNoForks(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
+		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		nodes = append(nodes, s)

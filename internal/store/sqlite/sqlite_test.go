@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -32,7 +32,7 @@ func TestAccessLogTamper(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s, func(t *testing.T, bypass bool, stmts ...string) error {
