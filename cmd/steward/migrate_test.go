@@ -101,7 +101,7 @@ func TestMigrateCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("steward: database schema is at version 99 but this steward knows only up to %d; upgrade steward (or point it at the right database)\n", len(before))
-	for _, args := range [][]string{{"migrate"}, {"migrate", "--status"}, {"token", "list"}} {
+	for _, args := range [][]string{{"migrate"}, {"migrate", "--status"}, {"token", "list"}, {"serve", "--addr", "127.0.0.1:0"}} {
 		if code, out, errOut := steward(t, append(args, "--data", dir)...); code != 1 || out != "" || errOut != want {
 			t.Errorf("%v on a newer database: %d %q %q, want %q", args, code, out, errOut, want)
 		}

@@ -133,6 +133,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Store = st
 	if _, err := st.Migrate(ctx); err != nil {
 		st.Close()
+		if errors.Is(err, store.ErrSchemaTooNew) {
+			return nil, err // already says what to do; same line as steward migrate
+		}
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if s.Keyer, err = s.loadKey(ctx); err != nil {
