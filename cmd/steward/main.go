@@ -21,7 +21,7 @@ const usage = `steward — collect usage data the way a careful privacy programm
 
 usage:
   steward serve [flags]                           run the server (see steward serve -h)
-  steward migrate [flags]                         apply database migrations and exit
+  steward migrate [--status] [flags]              apply pending database migrations (--status: list them) and exit
   steward registry lint FILE                      check a data registry; one line per problem
   steward registry history                        list the stored registry versions
   steward registry diff A B                       what changed between two registry versions

@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/server"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 // flags parses a sub-command's flags (all of steward's settings) with env
@@ -72,17 +74,63 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return srv.Serve(ctx, l)
 }
 
+// cmdMigrate applies pending migrations and says what it did, or with
+// --status lists every migration and applies nothing.
 func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, _, err := flags("migrate", args, nil)
+	var status bool
+	cfg, fs, err := flags("migrate", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&status, "status", false, "list every migration, applied or pending, and apply nothing")
+	})
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(ctx, cfg, true)
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("migrate takes no arguments, got %q", fs.Arg(0))}
+	}
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Backend())
+	if status {
+		ms, err := st.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		w := 0
+		for _, m := range ms {
+			w = max(w, len(m.ID()))
+		}
+		for _, m := range ms {
+			switch {
+			case m.Baseline:
+				fmt.Fprintf(stdout, "%-*s  applied before versioning (recorded by the next steward migrate)\n", w, m.ID())
+			case m.Applied:
+				fmt.Fprintf(stdout, "%-*s  applied %s\n", w, m.ID(), m.AppliedAt.Format(time.RFC3339))
+			default:
+				fmt.Fprintf(stdout, "%-*s  pending\n", w, m.ID())
+			}
+		}
+		return nil
+	}
+	done, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range done {
+		if m.Baseline {
+			fmt.Fprintf(stdout, "recorded %s as applied: the database predates versioned migrations (%s)\n", m.ID(), st.Backend())
+		} else {
+			fmt.Fprintf(stdout, "applied %s (%s)\n", m.ID(), st.Backend())
+		}
+	}
+	if len(done) == 0 {
+		ms, err := st.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema is up to date at version %d (%s)\n", ms[len(ms)-1].Version, st.Backend())
+	}
 	return nil
 }
 

@@ -25,7 +25,7 @@ func benchStores(b *testing.B) map[string]store.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := st.Migrate(context.Background()); err != nil {
+		if _, err := st.Migrate(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { st.Close() })

@@ -23,7 +23,7 @@ func TestVerifyAcrossSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	const n = 20_000

@@ -128,19 +128,48 @@ func (a *App) Close() {
 }
 
 // OpenStore opens the configured store. With migrate the schema is brought
-// up to date; without, the store is used as it is.
+// up to date; without, a schema that is not exactly this binary's is
+// refused with one line that says what to run.
 func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (store.Store, error) {
 	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	if migrate {
-		if err := st.Migrate(ctx); err != nil {
+		if _, err := st.Migrate(ctx); err != nil {
 			st.Close()
+			if errors.Is(err, store.ErrSchemaTooNew) {
+				return nil, err // already says what to do
+			}
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
+		return st, nil
+	}
+	if err := schemaCurrent(ctx, st); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return st, nil
+}
+
+func schemaCurrent(ctx context.Context, st store.Store) error {
+	ms, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, m := range ms {
+		if !m.Applied && !m.Baseline {
+			pending = append(pending, m.ID())
+		}
+	}
+	switch {
+	case len(pending) == 0:
+		return nil
+	case len(pending) == len(ms):
+		return errors.New("the database has no steward schema yet; run steward migrate (or steward serve) with the same --data or --db first")
+	}
+	return fmt.Errorf("the database needs %d migration(s) this steward brings (%s); run steward migrate first", len(pending), strings.Join(pending, ", "))
 }
 
 // ReadRegistryFile reads the registry file, or the built-in example when

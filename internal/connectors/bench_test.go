@@ -74,7 +74,7 @@ func fillErase(b, parent *testing.B, dsn string, n int, keyer *minimise.Keyer) s
 		b.Fatal(err)
 	}
 	parent.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
 	subjects := n / 10

@@ -48,7 +48,7 @@ func BenchmarkReadPage(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			if err := st.Migrate(ctx); err != nil {
+			if _, err := st.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
 			// A dataset name of its own, so runs against a shared

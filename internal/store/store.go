@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -19,6 +20,9 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 	// ErrConflict: a unique constraint was violated.
 	ErrConflict = errors.New("conflict")
+	// ErrSchemaTooNew: the database has migrations this steward does not
+	// know, so a newer steward has used it; running on would misread it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this steward")
 )
 
 // Store is everything steward persists.
@@ -35,13 +39,37 @@ type Store interface {
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string
-	// Migrate brings the schema up to date; safe to run concurrently from
-	// several processes.
-	Migrate(ctx context.Context) error
+	// Migrate applies every pending migration in order, each with its
+	// schema_migrations row in one transaction, and returns those it
+	// applied now (none when the schema was up to date). Safe to run
+	// concurrently from several processes. A database newer than this
+	// steward is refused with ErrSchemaTooNew.
+	Migrate(ctx context.Context) ([]Migration, error)
+	// MigrationStatus lists every migration this steward knows, in order,
+	// applied or pending; it changes nothing.
+	MigrationStatus(ctx context.Context) ([]Migration, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Migration is one numbered schema migration (migrations/NNNN_name.sql
+// in a backend's package; see docs/migrations.md).
+type Migration struct {
+	Version int
+	Name    string // "initial" for 0001_initial.sql
+	Applied bool
+	// AppliedAt is when schema_migrations recorded it: zero while pending,
+	// and for a baseline not yet recorded.
+	AppliedAt time.Time
+	// Baseline: the database was made before migrations were versioned, so
+	// its schema already is this migration and it is (or will be) recorded
+	// as applied without running.
+	Baseline bool
+}
+
+// ID is the migration's file name without ".sql", e.g. "0001_initial".
+func (m Migration) ID() string { return fmt.Sprintf("%04d_%s", m.Version, m.Name) }
 
 // Event is one stored, already minimised event.
 type Event struct {

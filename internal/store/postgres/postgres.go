@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
-	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,14 +19,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/store"
 )
-
-//go:embed schema.sql
-var schema string
-
-// TEMP until numbered migrations land.
-//
-//go:embed migrations/0002_registry_versions.sql
-var tempRegistry string
 
 // Advisory lock keys: one guards migrations, one orders event commits, one
 // serialises access-log appends so the hash chain never forks.
@@ -76,22 +67,6 @@ func (s *Store) Backend() string { return "postgres" }
 func (s *Store) Close() error { s.pool.Close(); return nil }
 
 func (s *Store) Ping(ctx context.Context) error { return wrap(s.pool.Ping(ctx)) }
-
-// Migrate applies the schema under an advisory lock, so nodes starting
-// together do not race each other's DDL.
-func (s *Store) Migrate(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return wrap(err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
-		return wrap(err)
-	}
-	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", migrateLock)
-	_, err = conn.Exec(ctx, schema+strings.ReplaceAll(tempRegistry, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS "))
-	return wrap(err)
-}
 
 func wrap(err error) error {
 	var pg *pgconn.PgError

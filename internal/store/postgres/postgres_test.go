@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/migrate"
 	"github.com/steward-privacy/steward/internal/store/storetest"
 )
 
@@ -58,7 +60,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -73,7 +75,7 @@ func TestAccessLogTamper(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
+		if _, err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		return s, func(t *testing.T, bypass bool, stmts ...string) error {
@@ -110,7 +112,7 @@ func TestAccessLogNoForks(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
+		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		nodes = append(nodes, s)
@@ -150,7 +152,7 @@ func BenchmarkRegistryHead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
+	if _, err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
 	for i := range 50 {
@@ -163,5 +165,102 @@ func BenchmarkRegistryHead(b *testing.B) {
 		if _, err := s.RegistryHead(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func open(t *testing.T, dsn string) *Store {
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrations(t *testing.T) {
+	storetest.Migrations(t, func(t *testing.T) store.Store {
+		return open(t, testSchema(t))
+	}, func(t *testing.T, s store.Store, version int) {
+		if _, err := s.(*Store).pool.Exec(context.Background(), "INSERT INTO schema_migrations(version, name, applied_at) VALUES($1, 'from_the_future', now())", version); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+//go:embed testdata/schema-unversioned.sql
+var unversioned string
+
+// legacy makes the database an unversioned steward made.
+func legacy(t *testing.T, s *Store) {
+	if _, err := s.pool.Exec(context.Background(), unversioned); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpgradeUnversioned(t *testing.T) {
+	storetest.Upgrade(t, func(t *testing.T) store.Store {
+		s := open(t, testSchema(t))
+		legacy(t, s)
+		return s
+	})
+}
+
+// TestConcurrentMigrate: two nodes (two pools) start together on a fresh
+// and on an unversioned database; both succeed and each migration is
+// applied, or the baseline recorded, once.
+func TestConcurrentMigrate(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprint("unversioned=", old), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := testSchema(t)
+			a, b := open(t, dsn), open(t, dsn)
+			if old {
+				legacy(t, a)
+			}
+			var da, db []store.Migration
+			var ea, eb error
+			var wg sync.WaitGroup
+			wg.Go(func() { da, ea = a.Migrate(ctx) })
+			wg.Go(func() { db, eb = b.Migrate(ctx) })
+			wg.Wait()
+			if ea != nil || eb != nil {
+				t.Fatal(ea, eb)
+			}
+			ms, err := a.MigrationStatus(ctx)
+			if err != nil || len(da)+len(db) != len(ms) {
+				t.Fatalf("applied %d + %d of %d: %v", len(da), len(db), len(ms), err)
+			}
+			var n int
+			if err := a.pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(ms) {
+				t.Fatalf("schema_migrations rows: %d %v", n, err)
+			}
+			if base := append(da, db...)[0]; base.Baseline != old {
+				t.Fatalf("0001: %+v", base)
+			}
+		})
+	}
+}
+
+// TestFailedMigrationLeavesNothing: a migration that fails halfway leaves
+// neither its first statements nor its schema_migrations row behind.
+func TestFailedMigrationLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, testSchema(t))
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	bad := migrate.File{Version: 99, Name: "bad", SQL: "CREATE TABLE half (a integer);\nINSERT INTO nowhere VALUES (1);"}
+	if ok, err := (target{conn}).Apply(ctx, bad, false, time.Now()); ok || err == nil {
+		t.Fatalf("apply: %v %v", ok, err)
+	}
+	var half bool
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('half') IS NOT NULL, (SELECT count(*) FROM schema_migrations WHERE version = 99)").Scan(&half, &n); err != nil || half || n != 0 {
+		t.Fatalf("left behind: table %v, rows %d, %v", half, n, err)
 	}
 }

@@ -25,7 +25,7 @@ func BenchmarkInsertEvents32(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
 	day := time.Date(2026, 11, 22, 12, 30, 0, 0, time.UTC)

@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,14 +15,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/store"
 )
-
-//go:embed schema.sql
-var schema string
-
-// TEMP until numbered migrations land.
-//
-//go:embed migrations/0002_registry_versions.sql
-var tempRegistry string
 
 // Store is the SQLite backend. Writes go through one connection (SQLite has
 // one writer anyway; this avoids busy retries), reads through a pool.
@@ -76,12 +67,6 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return nil
-}
-
-// Migrate creates the schema; every statement is idempotent.
-func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, schema+strings.ReplaceAll(tempRegistry, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS "))
-	return wrap(err)
 }
 
 func us(t time.Time) int64 {
