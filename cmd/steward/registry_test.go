@@ -62,3 +62,20 @@ func TestRegistryHistoryAndDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectorsCheckDoesNotMigrate: checking connectors reads the store
+// as it is; it must never change a database's schema.
+func TestConnectorsCheckDoesNotMigrate(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := steward(t, "connectors", "check", "--data", dir)
+	if code != 1 || !strings.Contains(errOut, "run steward migrate") {
+		t.Fatalf("connectors check on a fresh folder: %d %q", code, errOut)
+	}
+	if code, out, _ := steward(t, "migrate", "--status", "--data", dir); code != 0 || strings.Contains(out, "applied") {
+		t.Fatalf("connectors check migrated the database:\n%s", out)
+	}
+	steward(t, "migrate", "--data", dir)
+	if code, out, errOut := steward(t, "connectors", "check", "--data", dir); code != 0 || !strings.Contains(out, "ok   steward-events") {
+		t.Fatalf("connectors check on a migrated folder: %d %q %q", code, out, errOut)
+	}
+}
