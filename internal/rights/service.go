@@ -147,7 +147,16 @@ func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 	if r.Status == string(Received) {
 		out = append(out, s.supportNotice(r)...)
 	}
-	if err := s.Store.CreateRequest(ctx, r, ev, out); err != nil {
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRequest(ctx, r); err != nil {
+			return err
+		}
+		if err := tx.AppendRequestEvent(ctx, ev); err != nil {
+			return err
+		}
+		return tx.EnqueueOutbox(ctx, out)
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if existing, err2 := s.Store.RequestBySubject(ctx, r.SubjectKey, r.Type); err2 == nil {
 				return Submitted{}, &DuplicateError{Existing: existing}
@@ -210,7 +219,7 @@ func (s *Service) transition(ctx context.Context, r store.Request, a Action, act
 		out = append(out, m)
 	}
 	ev := &store.RequestEvent{RequestID: r.ID, At: now, Actor: actor, From: string(from), To: string(to), Note: note}
-	v, err := s.Store.UpdateRequest(ctx, r, ev, out)
+	v, err := s.update(ctx, r, ev, out)
 	if errors.Is(err, store.ErrConflict) {
 		return r, ErrChanged
 	}
@@ -228,7 +237,7 @@ func (s *Service) note(ctx context.Context, r store.Request, actor, note string,
 	now := s.Clock.Now().UTC()
 	r.UpdatedAt = now
 	ev := &store.RequestEvent{RequestID: r.ID, At: now, Actor: actor, From: r.Status, To: r.Status, Note: note}
-	v, err := s.Store.UpdateRequest(ctx, r, ev, out)
+	v, err := s.update(ctx, r, ev, out)
 	if errors.Is(err, store.ErrConflict) {
 		return r, ErrChanged
 	}
@@ -240,6 +249,22 @@ func (s *Service) note(ctx context.Context, r store.Request, actor, note string,
 		s.wake()
 	}
 	return r, nil
+}
+
+// update stores r, its history entry and its messages in one transaction.
+func (s *Service) update(ctx context.Context, r store.Request, ev *store.RequestEvent, out []store.OutboxMessage) (int64, error) {
+	var v int64
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if v, err = tx.UpdateRequest(ctx, r); err != nil {
+			return err
+		}
+		if err := tx.AppendRequestEvent(ctx, *ev); err != nil {
+			return err
+		}
+		return tx.EnqueueOutbox(ctx, out)
+	})
+	return v, err
 }
 
 func (s *Service) get(ctx context.Context, id string) (store.Request, error) {
