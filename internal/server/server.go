@@ -43,6 +43,7 @@ import (
 	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
+	"github.com/steward-privacy/steward/internal/workflow"
 	"github.com/steward-privacy/steward/sdk"
 )
 
@@ -80,7 +81,10 @@ type Server struct {
 	signin   *signin.Service
 	access   *accesslog.Appender
 	// Rights answers data subject requests.
-	Rights     *rights.Service
+	Rights *rights.Service
+	// Ticker runs the work the calendar causes, for every domain, at start
+	// and every minute; tests move the clock and call its Tick.
+	Ticker     *workflow.Ticker
 	connectors *connectors.Set
 	privacy    *privacy.Pages
 	portal     *portal.Portal
