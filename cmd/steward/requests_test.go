@@ -81,7 +81,12 @@ func TestKillDuringExecution(t *testing.T) {
 	req := store.Request{ID: "r-kiwitestkiwitest", StatusTokenHash: []byte("x"), Channel: "web", Type: "erasure", Status: "in_progress",
 		Email: "erin@example.org", SubjectKey: "k", Law: "gdpr", DueAt: now.Add(720 * time.Hour), EmailConfirmedAt: now,
 		CreatedAt: now, UpdatedAt: now, StatusAt: now, Version: 1}
-	if err := st.CreateRequest(ctx, req, store.RequestEvent{RequestID: req.ID, At: now, Actor: "web", To: "in_progress"}, nil); err != nil {
+	if err := st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRequest(ctx, req); err != nil {
+			return err
+		}
+		return tx.AppendRequestEvent(ctx, store.RequestEvent{RequestID: req.ID, At: now, Actor: "web", To: "in_progress"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // Phases of execution.
@@ -29,7 +29,8 @@ const (
 
 // runs serialises execution of one request within this process; across
 // processes the version check on the final transition keeps it single.
-var runs sync.Map
+// An entry lasts only while a run holds or waits for it.
+var runs workflow.Locks
 
 // Execute starts executing a request that is in progress: support's
 // decision. It checks the identity, records the decision and runs what
@@ -101,9 +102,7 @@ func (s *Service) resolve(ctx context.Context, r store.Request) (Account, error)
 // at any time (after a crash, from the scheduler, on "retry"): finished
 // steps are skipped.
 func (s *Service) Run(ctx context.Context, id string) (store.Request, error) {
-	mu, _ := runs.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	defer runs.Lock(id)()
 	r, err := s.get(ctx, id)
 	if err != nil || Status(r.Status) != InProgress {
 		return r, err

@@ -4,12 +4,16 @@
 // data, and the signed receipt of an erasure.
 package rights
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/steward-privacy/steward/internal/workflow"
+)
 
 // Status is where a request stands.
 type Status string
 
-// Statuses, as in DESIGN.md.
+// Statuses, as in docs/requests.md ("Lifecycle").
 const (
 	WaitingForEmail Status = "waiting_for_email_confirmation"
 	Received        Status = "received"
@@ -32,27 +36,47 @@ const (
 	Reject   Action = "reject"   // support, a timeout or a failed identity check
 )
 
-// transitions is the lifecycle, in one place: nothing else changes a
-// request's status.
-var transitions = map[Status]map[Action]Status{
-	WaitingForEmail: {Confirm: Received, Reject: Rejected},
-	Received:        {Take: InProgress, Reject: Rejected},
-	InProgress:      {Ask: WaitingForUser, Complete: Done, Reject: Rejected},
-	WaitingForUser:  {Answer: InProgress, Reject: Rejected},
+// lifecycle is the request lifecycle, in one place: nothing else changes
+// a request's status.
+var lifecycle = workflow.MustTable("request",
+	[]workflow.State{state(WaitingForEmail), state(Received), state(InProgress), state(WaitingForUser), state(Done), state(Rejected)},
+	move(Confirm, WaitingForEmail, Received), move(Reject, WaitingForEmail, Rejected),
+	move(Take, Received, InProgress), move(Reject, Received, Rejected),
+	move(Ask, InProgress, WaitingForUser), move(Complete, InProgress, Done), move(Reject, InProgress, Rejected),
+	move(Answer, WaitingForUser, InProgress), move(Reject, WaitingForUser, Rejected),
+)
+
+func state(s Status) workflow.State { return workflow.State(s) }
+
+func move(a Action, from, to Status) workflow.Transition {
+	return workflow.Transition{Action: workflow.Action(a), From: state(from), To: state(to)}
 }
 
 // Next returns the status action leads to from s, or an error naming why
-// it cannot.
+// it cannot: in words for the person, with the table's
+// *workflow.RefusedError underneath.
 func Next(s Status, a Action) (Status, error) {
-	to, ok := transitions[s][a]
-	if !ok {
-		return "", fmt.Errorf("a request that is %s cannot be %s", s.Words(), a.pastTense())
+	to, err := lifecycle.Next(state(s), workflow.Action(a))
+	if err != nil {
+		return "", &refusal{s, a, err}
 	}
-	return to, nil
+	return Status(to), nil
 }
 
+type refusal struct {
+	s   Status
+	a   Action
+	err error
+}
+
+func (r *refusal) Error() string {
+	return fmt.Sprintf("a request that is %s cannot be %s", r.s.Words(), r.a.pastTense())
+}
+
+func (r *refusal) Unwrap() error { return r.err }
+
 // Open reports whether a request in s may still change.
-func (s Status) Open() bool { return s != Done && s != Rejected }
+func (s Status) Open() bool { return !lifecycle.Final(state(s)) }
 
 // Words says the status in plain language for pages and e-mails.
 func (s Status) Words() string {

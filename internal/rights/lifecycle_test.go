@@ -3,7 +3,8 @@ package rights
 import "testing"
 
 // TestLifecycle walks every status × action: exactly the transitions of
-// DESIGN.md are allowed, everything else is refused with a reason.
+// docs/requests.md ("Lifecycle") are allowed, everything else is refused
+// with a reason.
 func TestLifecycle(t *testing.T) {
 	allowed := map[[2]string]Status{
 		{"waiting_for_email_confirmation", "confirm"}: Received,

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // Request types and channels.
@@ -49,10 +51,10 @@ func (e *DuplicateError) Error() string {
 }
 
 // Service runs the request lifecycle. Every change of a request goes
-// through transition, which stores the change, its history entry and the
-// e-mails it causes in one transaction.
+// through the workflow core (transition, note), which stores the change,
+// its history entry and the e-mails it causes in one transaction.
 type Service struct {
-	Store    store.Store
+	Store    Store
 	Keyer    *minimise.Keyer
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -125,29 +127,28 @@ func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 	}
 	r.SubjectKey = s.subjectKey(r)
 	r.StatusTokenHash = hashToken(s.statusToken(r.ID))
-	code := ""
-	ev := store.RequestEvent{RequestID: r.ID, At: now, Actor: in.Channel}
+	var note string
 	switch in.Channel {
 	case ChannelFacebook:
 		r.Status = string(Received)
 		r.ConfirmationCode = confirmationCode()
-		ev.To, ev.Note = r.Status, "received from Facebook's data-deletion callback; needs the account owner's e-mailed confirmation before erasure"
+		note = "received from Facebook's data-deletion callback; needs the account owner's e-mailed confirmation before erasure"
 	default:
 		r.Status = string(WaitingForEmail)
-		ev.To, ev.Note = r.Status, fmt.Sprintf("%s request received from the %s; confirmation e-mail sent", in.Type, channelWords(in.Channel))
+		note = fmt.Sprintf("%s request received from the %s; confirmation e-mail sent", in.Type, channelWords(in.Channel))
 	}
 	var out []store.OutboxMessage
 	if r.Email != "" {
-		code = secret()
+		code := secret()
 		r.ConfirmHash = hashToken(code)
 		out = append(out, s.mail(r, mailConfirm, map[string]string{"ConfirmURL": s.confirmURL(r.ID, code)}))
 	} else if in.Channel == ChannelFacebook {
-		ev.Note += "; no account is linked to this Facebook user, so there is nobody to confirm"
+		note += "; no account is linked to this Facebook user, so there is nobody to confirm"
 	}
 	if r.Status == string(Received) {
 		out = append(out, s.supportNotice(r)...)
 	}
-	if err := s.Store.CreateRequest(ctx, r, ev, out); err != nil {
+	if r, err = s.machine().Create(ctx, r, in.Channel, note, out...); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if existing, err2 := s.Store.RequestBySubject(ctx, r.SubjectKey, r.Type); err2 == nil {
 				return Submitted{}, &DuplicateError{Existing: existing}
@@ -155,7 +156,6 @@ func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 		}
 		return Submitted{}, err
 	}
-	s.wake()
 	return Submitted{Request: r, StatusURL: s.StatusURL(r.ID)}, nil
 }
 
@@ -199,47 +199,69 @@ func (s *Service) Confirm(ctx context.Context, id, token, code string) (store.Re
 // transition applies action to r (already changed by the caller as
 // needed), with history and messages, in one transaction.
 func (s *Service) transition(ctx context.Context, r store.Request, a Action, actor, note string, out []store.OutboxMessage) (store.Request, error) {
-	from := Status(r.Status)
-	to, err := Next(from, a)
-	if err != nil {
+	if _, err := Next(Status(r.Status), a); err != nil {
 		return r, fmt.Errorf("%w: %v", ErrNotReady, err)
 	}
-	now := s.Clock.Now().UTC()
-	r.Status, r.StatusAt, r.UpdatedAt = string(to), now, now
-	if m, ok := s.statusMail(r, to); ok {
-		out = append(out, m)
-	}
-	ev := &store.RequestEvent{RequestID: r.ID, At: now, Actor: actor, From: string(from), To: string(to), Note: note}
-	v, err := s.Store.UpdateRequest(ctx, r, ev, out)
+	next, err := s.machine().Fire(ctx, r, workflow.Action(a), actor, note, out...)
 	if errors.Is(err, store.ErrConflict) {
 		return r, ErrChanged
 	}
-	if err != nil {
-		return r, err
-	}
-	r.Version = v
-	s.wake()
-	s.Log.Info("request status changed", "request", r.ID, "from", string(from), "to", string(to), "actor_kind", actorKind(actor))
-	return r, nil
+	return next, err
 }
 
 // note stores a change that keeps the status, with a history entry.
 func (s *Service) note(ctx context.Context, r store.Request, actor, note string, out []store.OutboxMessage) (store.Request, error) {
-	now := s.Clock.Now().UTC()
-	r.UpdatedAt = now
-	ev := &store.RequestEvent{RequestID: r.ID, At: now, Actor: actor, From: r.Status, To: r.Status, Note: note}
-	v, err := s.Store.UpdateRequest(ctx, r, ev, out)
+	next, err := s.machine().Note(ctx, r, actor, note, out...)
 	if errors.Is(err, store.ErrConflict) {
 		return r, ErrChanged
 	}
-	if err != nil {
-		return r, err
+	return next, err
+}
+
+// machine is the workflow core set up for requests: how a request's
+// status, history and version are read and written. Building it per call
+// is cheap and picks up the Service's fields as they are.
+func (s *Service) machine() *workflow.Machine[store.Request] {
+	return &workflow.Machine[store.Request]{
+		Kind: workflow.Kind[store.Request]{
+			Table: lifecycle,
+			State: func(r store.Request) workflow.State { return workflow.State(r.Status) },
+			Enter: func(r *store.Request, st workflow.State, at time.Time) { r.Status, r.StatusAt = string(st), at },
+			Touch: func(r *store.Request, at time.Time) { r.UpdatedAt = at },
+			Insert: func(ctx context.Context, tx store.Tx, r *store.Request) error {
+				return tx.CreateRequest(ctx, *r)
+			},
+			Update: func(ctx context.Context, tx store.Tx, r *store.Request) error {
+				v, err := tx.UpdateRequest(ctx, *r)
+				if err == nil {
+					r.Version = v
+				}
+				return err
+			},
+			Record: func(ctx context.Context, tx store.Tx, r store.Request, h workflow.Entry) error {
+				return tx.AppendRequestEvent(ctx, store.RequestEvent{RequestID: r.ID, At: h.At, Actor: h.Actor, From: string(h.From), To: string(h.To), Note: h.Note})
+			},
+			Messages: func(r store.Request, to workflow.State) []store.OutboxMessage {
+				if m, ok := s.statusMail(r, Status(to)); ok {
+					return []store.OutboxMessage{m}
+				}
+				return nil
+			},
+			InState: func(ctx context.Context, st workflow.State, before time.Time) ([]store.Request, error) {
+				return s.Store.RequestsInStatus(ctx, string(st), before)
+			},
+		},
+		Store: s.Store,
+		Clock: s.Clock,
+		Committed: func(r store.Request, h workflow.Entry, messages int) {
+			if messages > 0 {
+				s.wake()
+			}
+			if h.Action != "" {
+				s.Log.Info("request status changed", "request", r.ID, "from", string(h.From), "to", string(h.To), "actor_kind", actorKind(h.Actor))
+			}
+		},
 	}
-	r.Version = v
-	if len(out) > 0 {
-		s.wake()
-	}
-	return r, nil
 }
 
 func (s *Service) get(ctx context.Context, id string) (store.Request, error) {

@@ -10,18 +10,43 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-// Get returns a request and its history and steps, for the portal.
-func (s *Service) Get(ctx context.Context, id string) (store.Request, []store.RequestEvent, []store.RequestStep, error) {
-	r, err := s.get(ctx, id)
-	if err != nil {
-		return r, nil, nil, err
+// Request returns one request, for a caller that checks its version
+// before acting.
+func (s *Service) Request(ctx context.Context, id string) (store.Request, error) {
+	return s.get(ctx, id)
+}
+
+// List returns one page of requests, newest first, and the total matching.
+func (s *Service) List(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {
+	return s.Store.ListRequests(ctx, f)
+}
+
+// Detail is everything the portal shows of one request.
+type Detail struct {
+	Request store.Request
+	History []store.RequestEvent
+	Steps   []store.RequestStep
+	// Messages are the e-mails and webhook calls the request caused,
+	// oldest first, with whether each was sent.
+	Messages []store.OutboxMessage
+}
+
+// Detail returns a request with its history, steps and messages.
+func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
+	var d Detail
+	var err error
+	if d.Request, err = s.get(ctx, id); err != nil {
+		return d, err
 	}
-	hist, err := s.Store.RequestHistory(ctx, id)
-	if err != nil {
-		return r, nil, nil, err
+	if d.History, err = s.Store.RequestHistory(ctx, id); err != nil {
+		return d, err
 	}
-	steps, err := s.Store.RequestSteps(ctx, id)
-	return r, hist, steps, err
+	if d.Steps, err = s.Store.RequestSteps(ctx, id); err != nil {
+		return d, err
+	}
+	// Every ref the service writes is "request:<id>:<what>".
+	d.Messages, err = s.Store.ListOutbox(ctx, "request:"+id+":", 100)
+	return d, err
 }
 
 // Take: support starts work on a received request.

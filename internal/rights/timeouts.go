@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"time"
+
+	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // Tick does the work the calendar causes: it rejects requests left
@@ -13,22 +16,8 @@ import (
 // server calls it every minute; tests call it after moving a fake clock.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.Clock.Now().UTC()
-	var errs []error
-	expire := func(st Status, within time.Duration, reason string) {
-		reqs, err := s.Store.RequestsInStatus(ctx, string(st), now.Add(-within))
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		for _, r := range reqs {
-			r.RejectReason = reason
-			if _, err := s.transition(ctx, r, Reject, "system", reason, nil); err != nil && !errors.Is(err, ErrChanged) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	expire(WaitingForEmail, s.Config.ConfirmWithin, "the e-mail address was not confirmed in time")
-	expire(WaitingForUser, s.Config.AnswerWithin, "we did not hear back in time to our question")
+	reject := func(r *store.Request, d workflow.Deadline) { r.RejectReason = d.Note }
+	errs := []error{s.machine().Expire(ctx, reject, s.deadlines()...)}
 
 	running, err := s.Store.RequestsInStatus(ctx, string(InProgress), now.Add(time.Second))
 	if err != nil {
@@ -54,4 +43,13 @@ func (s *Service) Tick(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deadlines are how long a request may wait on the person: past them it
+// is rejected, and the note is the reason the person reads.
+func (s *Service) deadlines() []workflow.Deadline {
+	return []workflow.Deadline{
+		{State: state(WaitingForEmail), After: s.Config.ConfirmWithin, Action: workflow.Action(Reject), Note: "the e-mail address was not confirmed in time"},
+		{State: state(WaitingForUser), After: s.Config.AnswerWithin, Action: workflow.Action(Reject), Note: "we did not hear back in time to our question"},
+	}
 }

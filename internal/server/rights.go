@@ -14,6 +14,7 @@ import (
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/internal/web/static"
+	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // buildRights adds the pages and endpoints of data subject requests to
@@ -26,6 +27,9 @@ func (s *Server) buildRights(cfg *config.Config, guard *csrf.Guard, ips clientip
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
 		Webhooks: s.Connectors.Webhooks, Log: s.Log}
+	s.Ticker = &workflow.Ticker{Interval: time.Minute, Log: s.Log}
+	s.Ticker.Add("requests", s.Rights.Tick)
+	s.Ticker.Add("sessions", func(ctx context.Context) error { s.sweepSessions(ctx); return nil })
 }
 
 func (s *Server) rightsRoutes() {
@@ -47,23 +51,10 @@ func (s *Server) rightsRoutes() {
 	s.handle("POST /callbacks/connectors/{name}", nil, hf(api.Completion))
 }
 
-// tickRights runs the requests' calendar at start (resuming executions a
-// crash interrupted) and then once a minute.
-func (s *Server) tickRights(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if err := s.Rights.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("requests: scheduled work failed", "err", err)
-		}
-		s.sweepSessions(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+// tickRights runs the calendar's work at start (resuming executions a
+// crash interrupted) and then once a minute: the requests' deadlines and
+// executions, and the session sweep.
+func (s *Server) tickRights(ctx context.Context) { s.Ticker.Run(ctx) }
 
 func hf(f func(nethttp.ResponseWriter, *nethttp.Request)) nethttp.Handler {
 	return nethttp.HandlerFunc(f)

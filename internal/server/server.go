@@ -34,6 +34,7 @@ import (
 	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/privacy"
+	"github.com/steward-privacy/steward/internal/workflow"
 	"github.com/steward-privacy/steward/sdk"
 )
 
@@ -69,6 +70,9 @@ type Server struct {
 	closeOnce sync.Once
 	notifyEnd func() // stops the outbox worker and waits; nil until Start
 	notifyMu  sync.Mutex
+	// Ticker runs the work the calendar causes, for every domain, at start
+	// and every minute; tests move the clock and call its Tick.
+	Ticker *workflow.Ticker
 }
 
 // New builds the services (migrating storage and putting the start-up

@@ -40,7 +40,8 @@ type OutboxMessage struct {
 // Outbox stores messages waiting to be sent.
 type Outbox interface {
 	// EnqueueOutbox stores messages on their own (callers that change
-	// other state enqueue inside that change's transaction instead).
+	// other state enqueue inside that change's transaction instead, with
+	// Tx.EnqueueOutbox).
 	EnqueueOutbox(ctx context.Context, msgs []OutboxMessage) error
 	// ClaimOutbox returns up to limit messages due at now that are neither
 	// sent nor failed, and moves their NextAttemptAt to now+lease so a

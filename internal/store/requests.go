@@ -84,22 +84,15 @@ type RequestFilter struct {
 	Offset, Limit         int
 }
 
-// Requests stores data subject requests.
+// Requests stores data subject requests. Creating and updating a request
+// happen in a transaction (Tx), with its history and the messages the
+// change causes.
 type Requests interface {
-	// CreateRequest stores r, its first history event and the messages
-	// it causes in one transaction. It returns ErrConflict when a request
-	// of the same type for the same SubjectKey exists that is not
-	// rejected.
-	CreateRequest(ctx context.Context, r Request, ev RequestEvent, out []OutboxMessage) error
 	// GetRequest returns ErrNotFound for an unknown id.
 	GetRequest(ctx context.Context, id string) (Request, error)
 	// RequestBySubject returns the newest request of a type for a subject
 	// key that is not rejected, or ErrNotFound.
 	RequestBySubject(ctx context.Context, subjectKey, typ string) (Request, error)
-	// UpdateRequest stores r if the stored version is still r.Version
-	// (else ErrConflict), with the history event (when ev is not nil) and
-	// the messages, in one transaction, and returns the new version.
-	UpdateRequest(ctx context.Context, r Request, ev *RequestEvent, out []OutboxMessage) (int64, error)
 	// ListRequests returns one page, newest first, and the total matching.
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, int, error)
 	// RequestsInStatus returns requests that entered status before before.

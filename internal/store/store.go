@@ -36,6 +36,7 @@ type Store interface {
 	Outbox
 	Accounts
 	RegistryVersions
+	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").
 	Backend() string
@@ -70,6 +71,35 @@ type Migration struct {
 
 // ID is the migration's file name without ".sql", e.g. "0001_initial".
 func (m Migration) ID() string { return fmt.Sprintf("%04d_%s", m.Version, m.Name) }
+
+// Transactor runs writes that must happen together.
+type Transactor interface {
+	// InTx runs fn in one transaction and commits it when fn returns nil.
+	// When fn returns an error (returned as is, so errors.Is sees
+	// ErrConflict) or panics, nothing fn wrote is kept. fn must write only
+	// through tx: on SQLite the transaction holds the single writer
+	// connection, so a write through the Store itself would wait forever.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the writes one change of state makes: the entity with its version
+// check, its history entry and the messages it causes commit together or
+// not at all, so no e-mail is promised for a change that did not happen.
+type Tx interface {
+	// CreateRequest stores a new request. It returns ErrConflict when a
+	// request of the same type for the same SubjectKey exists that is not
+	// rejected.
+	CreateRequest(ctx context.Context, r Request) error
+	// UpdateRequest stores r if the stored version is still r.Version
+	// (else ErrConflict) and returns the new version.
+	UpdateRequest(ctx context.Context, r Request) (int64, error)
+	// AppendRequestEvent adds an entry to a request's history.
+	AppendRequestEvent(ctx context.Context, ev RequestEvent) error
+	// EnqueueOutbox stores messages for the outbox worker to send once
+	// the transaction commits. A zero NextAttemptAt means due at
+	// CreatedAt.
+	EnqueueOutbox(ctx context.Context, msgs []OutboxMessage) error
+}
 
 // Event is one stored, already minimised event.
 type Event struct {

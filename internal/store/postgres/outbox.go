@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/steward-privacy/steward/internal/store"
 )
@@ -37,9 +38,20 @@ func collectOutbox(rows pgx.Rows) ([]store.OutboxMessage, error) {
 	return out, wrap(rows.Err())
 }
 
-// EnqueueOutbox inserts the messages in one statement. A zero NextAttemptAt
-// means due at CreatedAt.
+// EnqueueOutbox inserts the messages in one statement (so in one implicit
+// transaction).
 func (s *Store) EnqueueOutbox(ctx context.Context, msgs []store.OutboxMessage) error {
+	return enqueueOutbox(ctx, s.pool, msgs)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// enqueueOutbox sends every message as arrays in one statement, whatever
+// their number. A zero NextAttemptAt means due at CreatedAt.
+func enqueueOutbox(ctx context.Context, db execer, msgs []store.OutboxMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -53,7 +65,7 @@ func (s *Store) EnqueueOutbox(ctx context.Context, msgs []store.OutboxMessage) e
 		kind, to, subj, body, ref = append(kind, m.Kind), append(to, m.To), append(subj, m.Subject), append(body, m.Body), append(ref, m.Ref)
 		created, next = append(created, m.CreatedAt), append(next, n)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at)
+	_, err := db.Exec(ctx, `INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at)
 		SELECT k, t, s, b, r, c, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
 		WITH ORDINALITY AS u(k, t, s, b, r, c, n, o) ORDER BY o`, kind, to, subj, body, ref, created, next)
 	return wrap(err)

@@ -32,28 +32,6 @@ func scanRequest(row pgx.Row) (store.Request, error) {
 	return r, err
 }
 
-func insertEvent(ctx context.Context, tx pgx.Tx, ev store.RequestEvent) error {
-	_, err := tx.Exec(ctx, "INSERT INTO request_events(request_id, at, actor, from_status, to_status, note) VALUES ($1,$2,$3,$4,$5,$6)",
-		ev.RequestID, ev.At.UTC(), ev.Actor, ev.From, ev.To, ev.Note)
-	return err
-}
-
-// insertOutbox enqueues messages inside the caller's transaction, so they
-// exist exactly when the change that caused them does.
-func insertOutbox(ctx context.Context, tx pgx.Tx, msgs []store.OutboxMessage) error {
-	for _, m := range msgs {
-		next := m.NextAttemptAt
-		if next.IsZero() {
-			next = m.CreatedAt
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-			m.Kind, m.To, m.Subject, m.Body, m.Ref, m.CreatedAt.UTC(), next.UTC()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func placeholders(n, from int) string {
 	var b strings.Builder
 	for i := range n {
@@ -65,24 +43,6 @@ func placeholders(n, from int) string {
 	return b.String()
 }
 
-func (s *Store) CreateRequest(ctx context.Context, r store.Request, ev store.RequestEvent, out []store.OutboxMessage) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return wrap(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+placeholders(28, 1)+")", requestArgs(&r)...); err != nil {
-		return wrap(err)
-	}
-	if err := insertEvent(ctx, tx, ev); err != nil {
-		return wrap(err)
-	}
-	if err := insertOutbox(ctx, tx, out); err != nil {
-		return wrap(err)
-	}
-	return wrap(tx.Commit(ctx))
-}
-
 func (s *Store) GetRequest(ctx context.Context, id string) (store.Request, error) {
 	r, err := scanRequest(s.pool.QueryRow(ctx, "SELECT "+requestCols+" FROM requests WHERE id = $1", id))
 	return r, wrap(err)
@@ -91,38 +51,6 @@ func (s *Store) GetRequest(ctx context.Context, id string) (store.Request, error
 func (s *Store) RequestBySubject(ctx context.Context, subjectKey, typ string) (store.Request, error) {
 	r, err := scanRequest(s.pool.QueryRow(ctx, "SELECT "+requestCols+" FROM requests WHERE subject_key = $1 AND type = $2 AND status <> 'rejected' ORDER BY created_at DESC LIMIT 1", subjectKey, typ))
 	return r, wrap(err)
-}
-
-func (s *Store) UpdateRequest(ctx context.Context, r store.Request, ev *store.RequestEvent, out []store.OutboxMessage) (int64, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return 0, wrap(err)
-	}
-	defer tx.Rollback(context.Background())
-	read := r.Version
-	r.Version++
-	cols := strings.Split(requestCols, ", ")[1:]
-	sets := make([]string, len(cols))
-	for i, c := range cols {
-		sets[i] = c + " = $" + strconv.Itoa(i+1)
-	}
-	args := append(requestArgs(&r)[1:], r.ID, read)
-	tag, err := tx.Exec(ctx, "UPDATE requests SET "+strings.Join(sets, ", ")+" WHERE id = $28 AND version = $29", args...)
-	if err != nil {
-		return 0, wrap(err)
-	}
-	if tag.RowsAffected() != 1 {
-		return 0, store.ErrConflict
-	}
-	if ev != nil {
-		if err := insertEvent(ctx, tx, *ev); err != nil {
-			return 0, wrap(err)
-		}
-	}
-	if err := insertOutbox(ctx, tx, out); err != nil {
-		return 0, wrap(err)
-	}
-	return r.Version, wrap(tx.Commit(ctx))
 }
 
 func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {

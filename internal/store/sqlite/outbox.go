@@ -21,33 +21,12 @@ func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxMessage, error)
 	return m, nil
 }
 
-// EnqueueOutbox inserts the messages in one transaction. A zero
-// NextAttemptAt means due at CreatedAt.
+// EnqueueOutbox inserts the messages in one transaction.
 func (s *Store) EnqueueOutbox(ctx context.Context, msgs []store.OutboxMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	defer tx.Rollback()
-	for start := 0; start < len(msgs); start += chunk {
-		part := msgs[start:min(start+chunk, len(msgs))]
-		args := make([]any, 0, 7*len(part))
-		for _, m := range part {
-			next := m.NextAttemptAt
-			if next.IsZero() {
-				next = m.CreatedAt
-			}
-			args = append(args, m.Kind, m.To, m.Subject, m.Body, m.Ref, us(m.CreatedAt), us(next))
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at) VALUES "+
-			placeholders(len(part), 7), args...); err != nil {
-			return wrap(err)
-		}
-	}
-	return wrap(tx.Commit())
+	return s.InTx(ctx, func(tx store.Tx) error { return tx.EnqueueOutbox(ctx, msgs) })
 }
 
 // ClaimOutbox selects and leases in one statement on the single writer

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -32,46 +31,6 @@ func scanRequest(row scanner) (store.Request, error) {
 	return r, err
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, ev store.RequestEvent) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO request_events(request_id, at, actor, from_status, to_status, note) VALUES (?,?,?,?,?,?)",
-		ev.RequestID, us(ev.At), ev.Actor, ev.From, ev.To, ev.Note)
-	return err
-}
-
-// insertOutbox enqueues messages inside the caller's transaction, so they
-// exist exactly when the change that caused them does.
-func insertOutbox(ctx context.Context, tx *sql.Tx, msgs []store.OutboxMessage) error {
-	for _, m := range msgs {
-		next := m.NextAttemptAt
-		if next.IsZero() {
-			next = m.CreatedAt
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at) VALUES (?,?,?,?,?,?,?)",
-			m.Kind, m.To, m.Subject, m.Body, m.Ref, us(m.CreatedAt), us(next)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) CreateRequest(ctx context.Context, r store.Request, ev store.RequestEvent, out []store.OutboxMessage) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", 28), ",")+")", requestArgs(&r)...); err != nil {
-		return wrap(err)
-	}
-	if err := insertEvent(ctx, tx, ev); err != nil {
-		return wrap(err)
-	}
-	if err := insertOutbox(ctx, tx, out); err != nil {
-		return wrap(err)
-	}
-	return wrap(tx.Commit())
-}
-
 func (s *Store) GetRequest(ctx context.Context, id string) (store.Request, error) {
 	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+requestCols+" FROM requests WHERE id = ?", id))
 	return r, wrap(err)
@@ -80,36 +39,6 @@ func (s *Store) GetRequest(ctx context.Context, id string) (store.Request, error
 func (s *Store) RequestBySubject(ctx context.Context, subjectKey, typ string) (store.Request, error) {
 	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+requestCols+" FROM requests WHERE subject_key = ? AND type = ? AND status <> 'rejected' ORDER BY created_at DESC LIMIT 1", subjectKey, typ))
 	return r, wrap(err)
-}
-
-func (s *Store) UpdateRequest(ctx context.Context, r store.Request, ev *store.RequestEvent, out []store.OutboxMessage) (int64, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, wrap(err)
-	}
-	defer tx.Rollback()
-	read := r.Version
-	r.Version++
-	args := append(requestArgs(&r)[1:], r.ID, read)
-	res, err := tx.ExecContext(ctx, `UPDATE requests SET status_token_hash=?, channel=?, type=?, status=?, email=?, app_user_id=?,
-		facebook_user_id=?, subject_key=?, account_id=?, law=?, due_at=?, extension_reason=?, email_confirmed_at=?, confirm_hash=?,
-		confirmation_code=?, question=?, answer=?, reject_reason=?, assignee=?, grace_until=?, export_path=?, export_expires_at=?,
-		receipt=?, created_at=?, updated_at=?, status_at=?, version=? WHERE id=? AND version=?`, args...)
-	if err != nil {
-		return 0, wrap(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, store.ErrConflict
-	}
-	if ev != nil {
-		if err := insertEvent(ctx, tx, *ev); err != nil {
-			return 0, wrap(err)
-		}
-	}
-	if err := insertOutbox(ctx, tx, out); err != nil {
-		return 0, wrap(err)
-	}
-	return r.Version, wrap(tx.Commit())
 }
 
 func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {

@@ -112,12 +112,12 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	r := request("r1", "s1", "erasure", "waiting_for_email_confirmation", t0)
-	if err := s.CreateRequest(ctx, r, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: r.Status, Note: "made"},
-		[]store.OutboxMessage{{Kind: store.OutboxEmail, To: r.Email, Subject: "Confirm", Body: "link", Ref: "request:r1", CreatedAt: t0}}); err != nil {
+	if err := createRequest(ctx, s, r, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: r.Status, Note: "made"},
+		store.OutboxMessage{Kind: store.OutboxEmail, To: r.Email, Subject: "Confirm", Body: "link", Ref: "request:r1", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	r.Status, r.StatusAt, r.EmailConfirmedAt = "received", t0.Add(time.Hour), t0.Add(time.Hour)
-	if _, err := s.UpdateRequest(ctx, r, &store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"}, nil); err != nil {
+	if _, err := updateRequest(ctx, s, r, &store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveStep(ctx, store.RequestStep{RequestID: "r1", Connector: "app", Phase: "deactivate", Status: "done", Count: 1, Detail: "ok", Attempts: 1, StartedAt: t0, FinishedAt: t0.Add(time.Second)}); err != nil {

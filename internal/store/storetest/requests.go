@@ -18,8 +18,8 @@ func request(id, subject, typ, status string, at time.Time) store.Request {
 func requests(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	create := func(r store.Request) error {
-		return s.CreateRequest(ctx, r, store.RequestEvent{RequestID: r.ID, At: r.CreatedAt, Actor: "user", To: r.Status, Note: "made"},
-			[]store.OutboxMessage{{Kind: store.OutboxEmail, To: r.Email, Subject: "Confirm", Body: "link", Ref: "request:" + r.ID, CreatedAt: r.CreatedAt}})
+		return createRequest(ctx, s, r, store.RequestEvent{RequestID: r.ID, At: r.CreatedAt, Actor: "user", To: r.Status, Note: "made"},
+			store.OutboxMessage{Kind: store.OutboxEmail, To: r.Email, Subject: "Confirm", Body: "link", Ref: "request:" + r.ID, CreatedAt: r.CreatedAt})
 	}
 	if err := create(request("r1", "s1", "erasure", "waiting_for_email_confirmation", t0)); err != nil {
 		t.Fatal(err)
@@ -45,11 +45,11 @@ func requests(t *testing.T, s store.Store) {
 	// Optimistic concurrency: the second writer with the old version loses.
 	upd := got
 	upd.Status, upd.StatusAt, upd.EmailConfirmedAt = "received", t0.Add(time.Hour), t0.Add(time.Hour)
-	v, err := s.UpdateRequest(ctx, upd, &store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"}, nil)
+	v, err := updateRequest(ctx, s, upd, &store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"})
 	if err != nil || v != 2 {
 		t.Fatalf("update: %d %v", v, err)
 	}
-	if _, err := s.UpdateRequest(ctx, upd, nil, nil); !errors.Is(err, store.ErrConflict) {
+	if _, err := updateRequest(ctx, s, upd, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale update: %v", err)
 	}
 	hist, err := s.RequestHistory(ctx, "r1")
@@ -59,7 +59,7 @@ func requests(t *testing.T, s store.Store) {
 	// Rejecting frees the subject for a new request.
 	got, _ = s.GetRequest(ctx, "r1")
 	got.Status = "rejected"
-	if _, err := s.UpdateRequest(ctx, got, nil, nil); err != nil {
+	if _, err := updateRequest(ctx, s, got, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := create(request("r4", "s1", "erasure", "received", t0.Add(2*time.Minute))); err != nil {
@@ -115,4 +115,37 @@ func ids(rs []store.Request) string {
 		out += r.ID
 	}
 	return out
+}
+
+// createRequest stores r with its first history entry and messages, as
+// one transaction.
+func createRequest(ctx context.Context, s store.Store, r store.Request, ev store.RequestEvent, out ...store.OutboxMessage) error {
+	return s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRequest(ctx, r); err != nil {
+			return err
+		}
+		if err := tx.AppendRequestEvent(ctx, ev); err != nil {
+			return err
+		}
+		return tx.EnqueueOutbox(ctx, out)
+	})
+}
+
+// updateRequest stores r with a history entry (when ev is not nil) and
+// messages, as one transaction, and returns the new version.
+func updateRequest(ctx context.Context, s store.Store, r store.Request, ev *store.RequestEvent, out ...store.OutboxMessage) (int64, error) {
+	var v int64
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if v, err = tx.UpdateRequest(ctx, r); err != nil {
+			return err
+		}
+		if ev != nil {
+			if err := tx.AppendRequestEvent(ctx, *ev); err != nil {
+				return err
+			}
+		}
+		return tx.EnqueueOutbox(ctx, out)
+	})
+	return v, err
 }

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Tokens", func(t *testing.T) { tokens(t, open(t)) })
 	t.Run("SweepsAndSettings", func(t *testing.T) { sweepsAndSettings(t, open(t)) })
 	t.Run("Requests", func(t *testing.T) { requests(t, open(t)) })
+	t.Run("Transactions", func(t *testing.T) { transactions(t, open(t)) })
 	t.Run("AccessLog", func(t *testing.T) { accessLog(t, open(t)) })
 	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
 	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })

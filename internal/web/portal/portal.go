@@ -149,7 +149,7 @@ func (p *Portal) List(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Offset = (page - 1) * PageSize
-	reqs, total, err := p.Rights.Store.ListRequests(r.Context(), f)
+	reqs, total, err := p.Rights.List(r.Context(), f)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -184,7 +184,8 @@ func (p *Portal) Detail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errText, notice string) {
-	req, hist, steps, err := p.Rights.Get(r.Context(), r.PathValue("id"))
+	d, err := p.Rights.Detail(r.Context(), r.PathValue("id"))
+	req, hist, steps := d.Request, d.History, d.Steps
 	if errors.Is(err, rights.ErrNotFound) {
 		p.render(w, r, http.StatusNotFound, "list", view{Title: "No such request", Error: "There is no request with that id."})
 		return
@@ -222,7 +223,7 @@ func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
 	id, action := r.PathValue("id"), r.PathValue("action")
 	who, _ := auth.FromContext(r.Context())
 	actor := who.Name
-	cur, err := p.Rights.Store.GetRequest(r.Context(), id)
+	cur, err := p.Rights.Request(r.Context(), id)
 	if err != nil {
 		p.detail(w, r, http.StatusNotFound, "", "")
 		return
