@@ -17,8 +17,8 @@ import (
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/web/portal"
-	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/internal/web/static"
+	"github.com/steward-privacy/steward/internal/web/subject"
 )
 
 // buildRights assembles data subject requests: the rules, the connectors
@@ -38,9 +38,9 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 	s.connectors = set
 	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
 		Identity: set.Identity, Connectors: set.List, Wake: s.Notify.Wake}
-	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
+	s.subject = &subject.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
-		s.privacy.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
+		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
@@ -49,7 +49,7 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 }
 
 func (s *Server) rightsRoutes() {
-	p, api := s.privacy, s.rightsAPI
+	p, api := s.subject, s.rightsAPI
 	s.handle("GET /static/", nil, static.Handler())
 	s.handle("GET /privacy/requests/new", nil, hf(p.New))
 	s.handle("POST /privacy/requests", nil, hf(p.Create))

@@ -42,7 +42,7 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
-	"github.com/steward-privacy/steward/internal/web/privacy"
+	"github.com/steward-privacy/steward/internal/web/subject"
 	"github.com/steward-privacy/steward/sdk"
 )
 
@@ -82,7 +82,7 @@ type Server struct {
 	// Rights answers data subject requests.
 	Rights     *rights.Service
 	connectors *connectors.Set
-	privacy    *privacy.Pages
+	subject    *subject.Pages
 	portal     *portal.Portal
 	rightsAPI  *rightsapi.API
 	batcher    *collect.Batcher

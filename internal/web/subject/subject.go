@@ -1,8 +1,8 @@
-// Package privacy serves the public pages of data subject requests: the
+// Package subject serves the public pages of data subject requests: the
 // request form, the e-mailed confirmation, the status page with its
 // question-and-answer form and the access archive download. They work
 // without JavaScript and load nothing from another host.
-package privacy
+package subject
 
 import (
 	"embed"
