@@ -32,8 +32,15 @@ var files embed.FS
 // write it with {{template "csrf" .CSRF}}.
 const CSRFField = auth.CSRFField
 
-// funcs are the helpers every page template may call.
-var funcs = template.FuncMap{"date": Date}
+// funcs are the helpers every page template may call. date marks the
+// moment up as <time>, which the stylesheet keeps on one line in tables.
+var funcs = template.FuncMap{"date": func(t time.Time) template.HTML {
+	if t.IsZero() {
+		return template.HTML(Date(t))
+	}
+	// Both strings are formatted times: nothing in them needs escaping.
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + Date(t) + `</time>`)
+}}
 
 // base is the layout and its partials; every page set clones it.
 var base = func() *template.Template {
@@ -62,6 +69,9 @@ type Page struct {
 	// the controller on the public pages for data subjects. Empty means
 	// steward's own staff pages.
 	Site string
+	// Wide gives a page of wide tables (the portal) more room than the
+	// reading width the forms and texts keep.
+	Wide bool
 	// Data is the dot of the page's "content" template.
 	Data any
 }
