@@ -11,7 +11,6 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
-	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
@@ -23,7 +22,7 @@ import (
 
 // buildRights assembles data subject requests: the rules, the connectors
 // and the pages and endpoints that serve them.
-func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *csrf.Guard, ips clientip.Resolver) error {
+func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, ips clientip.Resolver) error {
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	if public == "" {
 		public = "http://" + cfg.Addr
@@ -38,7 +37,7 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 	s.connectors = set
 	s.Rights = &rights.Service{Store: s.Store, Keyer: s.Keyer, Clock: s.Clock, Log: s.Log, Config: rc,
 		Identity: set.Identity, Connectors: set.List, Wake: s.Notify.Wake}
-	s.subject = &subject.Pages{Rights: s.Rights, CSRF: guard, Access: s.access, IPs: ips, Log: s.Log}
+	s.subject = &subject.Pages{Rights: s.Rights, Access: s.access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
@@ -50,14 +49,15 @@ func (s *Server) buildRights(cfg *config.Config, reg *registry.Registry, guard *
 
 func (s *Server) rightsRoutes() {
 	p, api := s.subject, s.rightsAPI
+	site := s.Rights.Config.Controller
 	s.handle("GET /static/", nil, static.Handler())
-	s.handle("GET /privacy/requests/new", nil, hf(p.New))
-	s.handle("POST /privacy/requests", nil, hf(p.Create))
-	s.handle("GET /privacy/requests/{id}", nil, hf(p.Status))
-	s.handle("GET /privacy/requests/{id}/confirm", nil, hf(p.ConfirmPage))
-	s.handle("POST /privacy/requests/{id}/confirm", nil, hf(p.Confirm))
-	s.handle("POST /privacy/requests/{id}/answer", nil, hf(p.Answer))
-	s.handle("GET /privacy/requests/{id}/export", nil, hf(p.Export))
+	s.publicPage("GET /privacy/requests/new", site, hf(p.New))
+	s.publicPage("POST /privacy/requests", site, hf(p.Create))
+	s.publicPage("GET /privacy/requests/{id}", site, hf(p.Status))
+	s.publicPage("GET /privacy/requests/{id}/confirm", site, hf(p.ConfirmPage))
+	s.publicPage("POST /privacy/requests/{id}/confirm", site, hf(p.Confirm))
+	s.publicPage("POST /privacy/requests/{id}/answer", site, hf(p.Answer))
+	s.publicPage("GET /privacy/requests/{id}/export", site, hf(p.Export))
 	staff := []auth.Role{auth.Support, auth.Admin}
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))

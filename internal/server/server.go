@@ -43,6 +43,7 @@ import (
 	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/subject"
+	"github.com/steward-privacy/steward/internal/web/ui"
 	"github.com/steward-privacy/steward/sdk"
 )
 
@@ -93,6 +94,9 @@ type Server struct {
 	closeOnce  sync.Once
 	notifyEnd  func() // stops the outbox worker and waits; nil until Start
 	notifyMu   sync.Mutex
+
+	// origins refuses cross-origin form posts to every page (CSRF).
+	origins *http.CrossOriginProtection
 }
 
 // New opens storage (applying migrations), loads the registry and the key,
@@ -173,11 +177,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	read := &readapi.API{Registry: reg, Store: st, Policy: pol, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	audit := &auditapi.API{Store: st, Registry: reg, Keyer: s.Keyer, Access: s.access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	s.authn = auth.Tokens{Store: st, Clock: s.Clock, Log: s.Log}
-	if err := s.buildSignin(cfg, opt, guard, ips); err != nil {
+	s.origins = pageOrigins(cfg.PublicURL, s.Log)
+	if err := s.buildSignin(cfg, opt, ips); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if err := s.buildRights(cfg, reg, guard, ips); err != nil {
+	if err := s.buildRights(cfg, reg, ips); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -227,7 +232,8 @@ type Route struct {
 	// Roles may call it; nil means anyone, signed in or not.
 	Roles []auth.Role
 	// Page routes take a browser session (and a CSRF form token on
-	// writes); the others take an API bearer token.
+	// writes); the others take an API bearer token. Every page, public or
+	// not, also refuses cross-origin writes (see page and publicPage).
 	Page bool
 }
 
@@ -245,10 +251,11 @@ func (s *Server) handle(pattern string, roles []auth.Role, h http.Handler) {
 }
 
 // page registers a server-rendered page for signed-in staff in roles (any
-// signed-in person when roles is empty but not nil).
+// signed-in person when roles is empty but not nil). The cross-origin
+// check runs first, so a forged post is refused before any session work.
 func (s *Server) page(pattern string, roles []auth.Role, h http.Handler) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Roles: roles, Page: true})
-	s.mux.Handle(pattern, s.sessions.RequirePage(h, roles...))
+	s.mux.Handle(pattern, ui.Protect(s.origins, "", s.sessions.RequirePage(h, roles...)))
 }
 
 // Handler is the complete HTTP handler.

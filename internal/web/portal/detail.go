@@ -6,6 +6,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 // Detail handles GET /admin/requests/{id}.
@@ -16,7 +17,8 @@ func (p *Portal) Detail(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errText, notice string) {
 	req, hist, steps, err := p.Rights.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, rights.ErrNotFound) {
-		p.render(w, r, http.StatusNotFound, "list", view{Title: "No such request", Error: "There is no request with that id."})
+		ui.Error(w, r, http.StatusNotFound, ui.Problem{Title: "No such request", Text: "There is no request with that id.",
+			Next: ui.Link{Label: "All requests", Path: "/admin/requests"}})
 		return
 	}
 	if err != nil {

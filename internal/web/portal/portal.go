@@ -7,7 +7,6 @@ package portal
 
 import (
 	"embed"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -17,24 +16,13 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 //go:embed templates/*.html
 var files embed.FS
 
-var pages = map[string]*template.Template{}
-
-func init() {
-	funcs := template.FuncMap{"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04")
-	}}
-	for _, p := range []string{"list", "detail"} {
-		pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
-	}
-}
+var pages = ui.MustParse(files, "templates/*.html")
 
 // Portal serves /admin/requests.
 type Portal struct {
@@ -56,7 +44,7 @@ type row struct {
 }
 
 type view struct {
-	Title, Error, Notice, Who, Role, CSRF string
+	Title, Error, Notice, CSRF string
 	// list
 	Filter                    store.RequestFilter
 	From, To                  string
@@ -73,17 +61,10 @@ type view struct {
 }
 
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
-	who, _ := auth.FromContext(r.Context())
-	v.Who, v.Role = who.Name, string(who.Role)
-	// Pages run behind auth.Sessions.RequirePage, which also checks this
-	// token on every POST.
-	if ss, ok := auth.SessionFromContext(r.Context()); ok {
-		v.CSRF = auth.CSRFToken(ss)
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := pages[page].ExecuteTemplate(w, page+".html", v); err != nil {
+	// Pages run behind auth.Sessions.RequirePage, which checks this token
+	// on every POST.
+	v.CSRF = ui.FormToken(r)
+	if err := pages.Render(w, r, status, page, ui.Page{Title: v.Title, Error: v.Error, Notice: v.Notice, Wide: true, Data: v}); err != nil {
 		p.Log.Error("portal: render failed", "page", page, "err", err)
 	}
 }
@@ -122,5 +103,5 @@ func (p *Portal) record(w http.ResponseWriter, r *http.Request, kind string, req
 func (p *Portal) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	p.Log.Error("portal: failed", "err", err)
 	w.Header().Set("Retry-After", "30")
-	p.render(w, r, http.StatusServiceUnavailable, "list", view{Title: "Please try again", Error: "Storage is unavailable just now; nothing was lost."})
+	ui.Error(w, r, http.StatusServiceUnavailable, ui.Problem{Title: "Please try again", Text: "Storage is unavailable just now; nothing was lost."})
 }
