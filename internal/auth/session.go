@@ -38,6 +38,9 @@ type Sessions struct {
 	TTL    time.Duration
 	Secure bool // mark the cookie Secure (steward served over TLS)
 	Log    *slog.Logger
+	// Refuse writes RequirePage's refusals as a page; the server sets
+	// steward's error page (internal/web/ui.Refuse). Nil means Page.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int, title, text string)
 }
 
 // Identity is who signs in, from a local account or the directory.
@@ -161,36 +164,47 @@ func (s Sessions) RequirePage(h http.Handler, roles ...Role) http.Handler {
 			if !errors.Is(err, errNoSession) {
 				s.Log.Error("auth: session lookup failed", "err", err)
 				w.Header().Set("Retry-After", "5")
-				Page(w, http.StatusServiceUnavailable, "Please try again", "Sign-in could not be checked just now. Try again in a minute.")
+				s.refuse(w, r, http.StatusServiceUnavailable, "Please try again", "Sign-in could not be checked just now. Try again in a minute.")
 				return
 			}
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, LoginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			Page(w, http.StatusUnauthorized, "Please sign in", "Your sign-in has ended; nothing was changed. Sign in and try again.")
+			s.refuse(w, r, http.StatusUnauthorized, "Please sign in", "Your sign-in has ended; nothing was changed. Sign in and try again.")
 			return
 		}
+		p := Principal{Method: ss.Method, CredentialID: "session:" + ss.ID, Name: ss.Name, Role: Role(ss.Role)}
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		ctx = context.WithValue(ctx, sessionKey{}, ss)
+		// From here on the refusals know who is signed in, so the error
+		// page can show that person's navigation.
+		r = r.WithContext(ctx)
 		if len(roles) > 0 && !slices.Contains(roles, Role(ss.Role)) {
-			Page(w, http.StatusForbidden, "Not for your role", "Role "+ss.Role+" may not use this page.")
+			s.refuse(w, r, http.StatusForbidden, "Not for your role", "Role "+ss.Role+" may not use this page.")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if err := r.ParseForm(); err != nil {
-				Page(w, http.StatusBadRequest, "The form could not be read", "Nothing was changed. Go back and try again.")
+				s.refuse(w, r, http.StatusBadRequest, "The form could not be read", "Nothing was changed. Go back and try again.")
 				return
 			}
 			if !ValidCSRF(ss, r.PostFormValue(CSRFField)) {
-				Page(w, http.StatusForbidden, "The form expired", "The form did not come from this session (or it expired); nothing was changed. Go back, reload the page and try again.")
+				s.refuse(w, r, http.StatusForbidden, "The form expired", "The form did not come from this session (or it expired); nothing was changed. Go back, reload the page and try again.")
 				return
 			}
 		}
-		p := Principal{Method: ss.Method, CredentialID: "session:" + ss.ID, Name: ss.Name, Role: Role(ss.Role)}
-		ctx := context.WithValue(r.Context(), principalKey{}, p)
-		ctx = context.WithValue(ctx, sessionKey{}, ss)
-		h.ServeHTTP(w, r.WithContext(ctx))
+		h.ServeHTTP(w, r)
 	})
+}
+
+func (s Sessions) refuse(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	if s.Refuse != nil {
+		s.Refuse(w, r, status, title, text)
+		return
+	}
+	Page(w, status, title, text)
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
@@ -199,8 +213,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <body><main><h1>{{.Title}}</h1><p class="error">{{.Text}}</p><p><a href="/login">Sign in</a> · <a href="/account">Your account</a></p></main></body></html>
 `))
 
-// Page writes a small, plain HTML page with a status; pages use it for
-// refusals so a browser user reads a sentence, not JSON.
+// Page writes a small, plain HTML page with a status: RequirePage's
+// refusals when no Refuse is set, so a browser user still reads a
+// sentence, not JSON.
 func Page(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

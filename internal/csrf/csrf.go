@@ -1,8 +1,13 @@
-// Package csrf implements the double-submit token that protects browser
-// writes: steward hands out a token in a response body and in a cookie, and a
-// state-changing request must echo the cookie's token in a header or form
-// field. Tokens carry a MAC under the server key, so a cookie planted by a
-// sibling subdomain is not enough to forge one.
+// Package csrf implements the double-submit token of the collection
+// endpoints the browser SDK (sdk/js/steward.js) calls: GET /v1/csrf hands
+// out a token in the response body and in a cookie, and a write to
+// /v1/collect or /v1/opt-out must echo the cookie's token in the
+// X-CSRF-Token header. Tokens carry a MAC under the server key, so a cookie
+// planted by a sibling subdomain is not enough to forge one.
+//
+// It serves collection only. steward's pages are guarded by
+// http.CrossOriginProtection instead (internal/web/ui.Protect), with the
+// session's own token on signed-in forms; see docs/web.md.
 package csrf
 
 import (

@@ -153,9 +153,10 @@ func TestSignInSessionsAndThrottling(t *testing.T) {
 			if s1 != 401 || s2 != 401 || !strings.Contains(b1, "password is wrong") || !strings.Contains(b2, "password is wrong") {
 				t.Fatalf("bad sign-ins: %d %d", s1, s2)
 			}
-			// Without the form's token the sign-in is refused (login CSRF).
-			if s, _, _ := p.postForm("/login", url.Values{"login": {"sam@staff.example.org"}, "password": {staffPassword}}); s != 403 {
-				t.Fatalf("sign-in without the form token: %d, want 403", s)
+			// A sign-in posted from another site is refused (login CSRF).
+			if s, body := crossSitePost(t, p.c, n.http.URL+"/login", url.Values{"login": {"sam@staff.example.org"}, "password": {staffPassword}}); s != 403 ||
+				!strings.Contains(body, "nothing was changed") || p.cookie(auth.SessionCookie) != "" {
+				t.Fatalf("sign-in from another site: %d, want 403 and no session", s)
 			}
 			// A page asks for a sign-in and returns to itself after it.
 			if s, _, h := p.get("/admin/requests?status=received"); s != 303 || !strings.HasPrefix(h.Get("Location"), "/login?next=") {

@@ -39,8 +39,8 @@ func BenchmarkCollectBatch100(b *testing.B) {
 }
 
 // BenchmarkRequestIntake submits the public request form (erasure, a new
-// address each time) from 16 concurrent browsers over loopback HTTP: CSRF
-// check, validation, one transaction with the request, its history entry
+// address each time) from 16 concurrent browsers over loopback HTTP: the
+// cross-origin check, validation, one transaction with the request, its history entry
 // and the confirmation e-mail in the outbox.
 func BenchmarkRequestIntake(b *testing.B) {
 	for name, dsn := range map[string]string{"sqlite": "", "postgres": os.Getenv("STEWARD_TEST_POSTGRES")} {
@@ -66,7 +66,7 @@ func BenchmarkRequestIntake(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for range per {
-						form := url.Values{"csrf": {br.csrf}, "email": {fmt.Sprintf("person%d@example.org", next.Add(1))},
+						form := url.Values{"email": {fmt.Sprintf("person%d@example.org", next.Add(1))},
 							"type": {"erasure"}, "acknowledge": {"yes"}}
 						resp, err := br.c.PostForm(n.http.URL+"/privacy/requests", form)
 						if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/problem"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 // NewLogger returns steward's JSON logger at level ("info" when unknown).
@@ -41,9 +42,9 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// recoverer turns a panic into a plain 500 problem: the client never sees
-// a stack trace, and the log gets the place it happened without any
-// request data.
+// recoverer turns a panic into a 500 (the error page for a browser, a
+// problem for the API): the client never sees a stack trace, and the log
+// gets the place it happened without any request data.
 func recoverer(h http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -57,6 +58,13 @@ func recoverer(h http.Handler, log *slog.Logger) http.Handler {
 			buf := make([]byte, 4096)
 			buf = buf[:runtime.Stack(buf, false)]
 			log.Error("panic while serving", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(buf))
+			// A browser opening a page reads the error page; API clients
+			// keep their JSON problem.
+			if strings.Contains(r.Header.Get("Accept"), "text/html") {
+				ui.Error(w, r, http.StatusInternalServerError, ui.Problem{Title: "Something went wrong",
+					Text: "steward hit an internal error; it has been logged. Please try again in a minute."})
+				return
+			}
 			problem.New(w, http.StatusInternalServerError, "internal", "steward hit an internal error; it has been logged")
 		}()
 		h.ServeHTTP(w, r)

@@ -8,21 +8,20 @@ import (
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
-	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/web/portal"
-	"github.com/steward-privacy/steward/internal/web/privacy"
 	"github.com/steward-privacy/steward/internal/web/static"
+	"github.com/steward-privacy/steward/internal/web/subject"
 	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // buildRights adds the pages and endpoints of data subject requests to
 // the service package app built.
-func (s *Server) buildRights(cfg *config.Config, guard *csrf.Guard, ips clientip.Resolver) {
-	s.privacy = &privacy.Pages{Rights: s.Rights, CSRF: guard, Access: s.Access, IPs: ips, Log: s.Log}
+func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
+	s.subject = &subject.Pages{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
-		s.privacy.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
+		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
@@ -33,15 +32,16 @@ func (s *Server) buildRights(cfg *config.Config, guard *csrf.Guard, ips clientip
 }
 
 func (s *Server) rightsRoutes() {
-	p, api := s.privacy, s.rightsAPI
+	p, api := s.subject, s.rightsAPI
+	site := s.Rights.Config.Controller
 	s.handle("GET /static/", nil, static.Handler())
-	s.handle("GET /privacy/requests/new", nil, hf(p.New))
-	s.handle("POST /privacy/requests", nil, hf(p.Create))
-	s.handle("GET /privacy/requests/{id}", nil, hf(p.Status))
-	s.handle("GET /privacy/requests/{id}/confirm", nil, hf(p.ConfirmPage))
-	s.handle("POST /privacy/requests/{id}/confirm", nil, hf(p.Confirm))
-	s.handle("POST /privacy/requests/{id}/answer", nil, hf(p.Answer))
-	s.handle("GET /privacy/requests/{id}/export", nil, hf(p.Export))
+	s.publicPage("GET /privacy/requests/new", site, hf(p.New))
+	s.publicPage("POST /privacy/requests", site, hf(p.Create))
+	s.publicPage("GET /privacy/requests/{id}", site, hf(p.Status))
+	s.publicPage("GET /privacy/requests/{id}/confirm", site, hf(p.ConfirmPage))
+	s.publicPage("POST /privacy/requests/{id}/confirm", site, hf(p.Confirm))
+	s.publicPage("POST /privacy/requests/{id}/answer", site, hf(p.Answer))
+	s.publicPage("GET /privacy/requests/{id}/export", site, hf(p.Export))
 	staff := []auth.Role{auth.Support, auth.Admin}
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))

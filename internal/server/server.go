@@ -33,7 +33,8 @@ import (
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/web/portal"
-	"github.com/steward-privacy/steward/internal/web/privacy"
+	"github.com/steward-privacy/steward/internal/web/subject"
+	"github.com/steward-privacy/steward/internal/web/ui"
 	"github.com/steward-privacy/steward/internal/workflow"
 	"github.com/steward-privacy/steward/sdk"
 )
@@ -60,7 +61,7 @@ type Server struct {
 	// sessions signs staff in to steward's pages.
 	sessions  auth.Sessions
 	signin    *signin.Service
-	privacy   *privacy.Pages
+	subject   *subject.Pages
 	portal    *portal.Portal
 	rightsAPI *rightsapi.API
 	batcher   *collect.Batcher
@@ -73,6 +74,9 @@ type Server struct {
 	// Ticker runs the work the calendar causes, for every domain, at start
 	// and every minute; tests move the clock and call its Tick.
 	Ticker *workflow.Ticker
+
+	// origins refuses cross-origin form posts to every page (CSRF).
+	origins *http.CrossOriginProtection
 }
 
 // New builds the services (migrating storage and putting the start-up
@@ -116,12 +120,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	read := &readapi.API{Registry: s.Registry, Store: s.Store, Policy: s.Policy, Keyer: s.Keyer, Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	audit := &auditapi.API{Store: s.Store, Registry: s.Registry, Keyer: s.Keyer, Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	s.authn = auth.Tokens{Store: s.Store, Clock: s.Clock, Log: s.Log}
-	if err := s.buildSignin(cfg, opt, guard, ips); err != nil {
+	s.origins = pageOrigins(cfg.PublicURL, s.Log)
+	if err := s.buildSignin(cfg, opt, ips); err != nil {
 		s.batcher.Close()
 		a.Close()
 		return nil, err
 	}
-	s.buildRights(cfg, guard, ips)
+	s.buildRights(cfg, ips)
 
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -172,7 +177,8 @@ type Route struct {
 	// Roles may call it; nil means anyone, signed in or not.
 	Roles []auth.Role
 	// Page routes take a browser session (and a CSRF form token on
-	// writes); the others take an API bearer token.
+	// writes); the others take an API bearer token. Every page, public or
+	// not, also refuses cross-origin writes (see page and publicPage).
 	Page bool
 }
 
@@ -190,10 +196,11 @@ func (s *Server) handle(pattern string, roles []auth.Role, h http.Handler) {
 }
 
 // page registers a server-rendered page for signed-in staff in roles (any
-// signed-in person when roles is empty but not nil).
+// signed-in person when roles is empty but not nil). The cross-origin
+// check runs first, so a forged post is refused before any session work.
 func (s *Server) page(pattern string, roles []auth.Role, h http.Handler) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Roles: roles, Page: true})
-	s.mux.Handle(pattern, s.sessions.RequirePage(h, roles...))
+	s.mux.Handle(pattern, ui.Protect(s.origins, "", s.sessions.RequirePage(h, roles...)))
 }
 
 // Handler is the complete HTTP handler.

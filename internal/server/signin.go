@@ -8,19 +8,20 @@ import (
 	"github.com/steward-privacy/steward/internal/auth/ldap"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
-	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/signin"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 // buildSignin assembles browser sign-in: sessions, steward's own accounts
 // and, when configured, the corporate directory.
-func (s *Server) buildSignin(cfg *config.Config, opt Options, guard *csrf.Guard, ips clientip.Resolver) error {
-	s.sessions = auth.Sessions{Store: s.Store, Clock: s.Clock, TTL: cfg.SessionTTL, Secure: cfg.SecureCookies, Log: s.Log}
+func (s *Server) buildSignin(cfg *config.Config, opt Options, ips clientip.Resolver) error {
+	s.sessions = auth.Sessions{Store: s.Store, Clock: s.Clock, TTL: cfg.SessionTTL, Secure: cfg.SecureCookies, Log: s.Log,
+		Refuse: ui.Refuse}
 	cost := opt.Argon2
 	if cost == (auth.Argon2Params{}) {
 		cost = auth.DefaultArgon2
 	}
-	s.signin = &signin.Service{Accounts: s.Store, Sessions: s.sessions, Forms: guard, IPs: ips, Log: s.Log, Argon2: cost}
+	s.signin = &signin.Service{Accounts: s.Store, Sessions: s.sessions, IPs: ips, Log: s.Log, Argon2: cost}
 	if cfg.LDAP != nil {
 		dir, err := ldap.New(ldapConfig(cfg.LDAP))
 		if err != nil {
@@ -48,8 +49,8 @@ func ldapConfig(c *config.LDAP) ldap.Config {
 
 func (s *Server) signinRoutes() {
 	si := s.signin
-	s.handle("GET /login", nil, hf(si.Form))
-	s.handle("POST /login", nil, hf(si.Login))
+	s.publicPage("GET /login", "", hf(si.Form))
+	s.publicPage("POST /login", "", hf(si.Login))
 	s.page("POST /logout", []auth.Role{}, hf(si.Logout))
 	s.page("GET /account", []auth.Role{}, hf(si.Account))
 	s.handle("GET /{$}", nil, http.RedirectHandler("/account", http.StatusSeeOther))

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -22,18 +21,13 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 //go:embed templates/*.html
 var files embed.FS
 
-var pages = map[string]*template.Template{}
-
-func init() {
-	for _, p := range []string{"login", "account"} {
-		pages[p] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
-	}
-}
+var pages = ui.MustParse(files, "templates/*.html")
 
 // Throttling: guessed passwords are stopped per account and per client
 // network, counted over a sliding window in the database so every node
@@ -50,20 +44,14 @@ type Directory interface {
 	Authenticate(ctx context.Context, login, password string) (ldap.Identity, error)
 }
 
-// Forms protects the sign-in form itself (login CSRF): before sign-in
-// there is no session, so a double-submit token is used.
-type Forms interface {
-	Issue(w http.ResponseWriter, r *http.Request) string
-	Check(r *http.Request, submitted string) bool
-}
-
-// Service serves /login, /logout and /account.
+// Service serves /login, /logout and /account. The server wraps every
+// route in ui.Protect, which refuses a sign-in posted from another site
+// (login CSRF).
 type Service struct {
 	Accounts store.Accounts
 	Sessions auth.Sessions
 	// Directory is nil when no LDAP directory is configured.
 	Directory Directory
-	Forms     Forms
 	IPs       clientip.Resolver
 	Log       *slog.Logger
 	// Argon2 is the cost of the hash checked for unknown e-mails, so an
@@ -108,17 +96,13 @@ func (s *Service) checkPassword(ctx context.Context, hash, password string) (boo
 }
 
 type view struct {
-	Title, Error, Notice, CSRF, Next, Login, Ends string
-	Roles                                         []auth.Role
-	S                                             store.Session
-	Portal                                        bool
+	Title, Error, Notice, Next, Login string
+	Roles                             []auth.Role
+	S                                 store.Session
 }
 
-func (s *Service) render(w http.ResponseWriter, status int, page string, v view) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := pages[page].ExecuteTemplate(w, page+".html", v); err != nil {
+func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	if err := pages.Render(w, r, status, page, ui.Page{Title: v.Title, Error: v.Error, Notice: v.Notice, Data: v}); err != nil {
 		s.Log.Error("signin: render failed", "page", page, "err", err)
 	}
 }
@@ -131,8 +115,7 @@ func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
 	} else if r.URL.Query().Get("signed_out") != "" {
 		v.Notice = "You are signed out."
 	}
-	v.CSRF = s.Forms.Issue(w, r)
-	s.render(w, http.StatusOK, "login", v)
+	s.render(w, r, http.StatusOK, "login", v)
 }
 
 // Login handles POST /login.
@@ -141,11 +124,10 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	v := view{Title: "Sign in to steward", Roles: auth.PersonRoles()}
 	fail := func(status int, msg string) {
 		v.Error = msg
-		v.CSRF = s.Forms.Issue(w, r)
-		s.render(w, status, "login", v)
+		s.render(w, r, status, "login", v)
 	}
 	if err := r.ParseForm(); err != nil {
-		fail(http.StatusBadRequest, "The form could not be read; please try again.")
+		ui.Error(w, r, http.StatusBadRequest, ui.Problem{Title: "The form could not be read", Text: "Nothing was sent. Go back and try again."})
 		return
 	}
 	v.Next = safeNext(r.PostFormValue("next"))
@@ -153,10 +135,6 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	wantRole := r.PostFormValue("role")
 	v.Login = login
-	if !s.Forms.Check(r, r.PostFormValue("csrf")) {
-		fail(http.StatusForbidden, "The sign-in form expired or did not come from steward. Please try again.")
-		return
-	}
 	if login == "" || password == "" {
 		fail(http.StatusBadRequest, "Enter your e-mail (or directory login) and your password.")
 		return
@@ -177,19 +155,20 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	na, err1 := s.Accounts.LoginFailures(ctx, accountKey, since)
 	nn, err2 := s.Accounts.LoginFailures(ctx, netKey, since)
 	if err := errors.Join(err1, err2); err != nil {
-		s.unavailable(w, fail, err)
+		s.unavailable(w, r, err)
 		return
 	}
 	if na >= MaxPerAccount || nn >= MaxPerNetwork {
 		s.Log.Warn("signin: throttled", "login", login, "account_failures", na, "network_failures", nn)
 		w.Header().Set("Retry-After", fmt.Sprint(int(Window.Seconds())))
-		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again; if you forgot your password, ask an administrator.", int(Window.Minutes())))
+		ui.Error(w, r, http.StatusTooManyRequests, ui.Problem{Title: "Please wait before signing in again",
+			Text: fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again; if you forgot your password, ask an administrator.", int(Window.Minutes()))})
 		return
 	}
 
 	id, why, err := s.check(ctx, login, password, wantRole)
 	if err != nil {
-		s.unavailable(w, fail, err)
+		s.unavailable(w, r, err)
 		return
 	}
 	if why != "" {
@@ -203,7 +182,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.Sessions.Start(ctx, w, r, id); err != nil {
-		s.unavailable(w, fail, err)
+		s.unavailable(w, r, err)
 		return
 	}
 	_ = s.Accounts.ClearLoginFailures(ctx, accountKey)
@@ -275,10 +254,10 @@ func (s *Service) check(ctx context.Context, login, password, wantRole string) (
 	return auth.Identity{UserID: "ldap:" + di.Login, Name: name, Role: role, Method: "ldap"}, "", nil
 }
 
-func (s *Service) unavailable(w http.ResponseWriter, fail func(int, string), err error) {
+func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	s.Log.Error("signin: store unavailable", "err", err)
 	w.Header().Set("Retry-After", "30")
-	fail(http.StatusServiceUnavailable, "Sign-in is unavailable just now. Try again in a minute.")
+	ui.Error(w, r, http.StatusServiceUnavailable, ui.Problem{Title: "Please try again in a minute", Text: "Sign-in is unavailable just now."})
 }
 
 // network is the client's minimised network: failures are counted per /24
@@ -294,10 +273,7 @@ func (s *Service) network(r *http.Request) string {
 // Account handles GET /account (behind RequirePage).
 func (s *Service) Account(w http.ResponseWriter, r *http.Request) {
 	ss, _ := auth.SessionFromContext(r.Context())
-	v := view{Title: "Your account", S: ss, CSRF: auth.CSRFToken(ss),
-		Ends:   ss.ExpiresAt.UTC().Format("2006-01-02 15:04"),
-		Portal: ss.Role == string(auth.Support) || ss.Role == string(auth.Admin)}
-	s.render(w, http.StatusOK, "account", v)
+	s.render(w, r, http.StatusOK, "account", view{Title: "Your account", S: ss})
 }
 
 // Logout handles POST /logout (behind RequirePage, so CSRF is checked).

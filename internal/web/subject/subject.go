@@ -1,49 +1,38 @@
-// Package privacy serves the public pages of data subject requests: the
+// Package subject serves the public pages of data subject requests: the
 // request form, the e-mailed confirmation, the status page with its
 // question-and-answer form and the access archive download. They work
-// without JavaScript and load nothing from another host.
-package privacy
+// without JavaScript, load nothing from another host and set no cookie:
+// each is drawn in the ui shell under the controller's name, and the
+// server's ui.Protect refuses forms posted from another site.
+package subject
 
 import (
 	"embed"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/clientip"
-	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 //go:embed templates/*.html
 var files embed.FS
 
-var pages = map[string]*template.Template{}
-
-func init() {
-	funcs := template.FuncMap{"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2 January 2006, 15:04 UTC")
-	}}
-	for _, p := range []string{"new", "sent", "message", "confirm", "status"} {
-		pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
-	}
-}
+var pages = ui.MustParse(files, "templates/*.html")
 
 // Pages serves the public request pages.
 type Pages struct {
 	Rights *rights.Service
-	CSRF   *csrf.Guard
 	Access accesslog.Recorder
 	IPs    clientip.Resolver
 	Log    *slog.Logger
@@ -59,18 +48,17 @@ type form struct {
 }
 
 type view struct {
-	Title, Error, Notice, Controller string
-	CSRF                             string
-	Form                             form
-	Email, Body                      string
-	Request                          store.Request
-	Token, Code                      string
-	StatusWords                      string
-	Open, NeedsConfirmation          bool
-	ExportReady                      bool
-	Receipt                          *rights.Receipt
-	ReceiptKey                       string
-	History                          []historyLine
+	Title, Error, Notice    string
+	Form                    form
+	Email                   string
+	Request                 store.Request
+	Token, Code             string
+	StatusWords             string
+	Open, NeedsConfirmation bool
+	ExportReady             bool
+	Receipt                 *rights.Receipt
+	ReceiptKey              string
+	History                 []historyLine
 }
 
 type historyLine struct {
@@ -79,16 +67,21 @@ type historyLine struct {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
-	v.Controller = p.Rights.Config.Controller
-	if v.CSRF == "" {
-		v.CSRF = p.CSRF.Issue(w, r)
+	if err := pages.Render(w, r, status, page, ui.Page{Title: v.Title, Error: v.Error, Notice: v.Notice,
+		Site: p.Rights.Config.Controller, Data: v}); err != nil {
+		p.Log.Error("privacy page: render failed", "page", page, "err", err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := pages[page].ExecuteTemplate(w, page+".html", v); err != nil {
-		p.Log.Error("page: render failed", "page", page, "err", err)
+}
+
+// fail shows the error page under the controller's name, with a way to a
+// fresh request unless next says otherwise.
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, status int, title, text string, next ...ui.Link) {
+	pr := ui.Problem{Site: p.Rights.Config.Controller, Title: title, Text: text,
+		Next: ui.Link{Label: "Make a request", Path: "/privacy/requests/new"}}
+	if len(next) > 0 {
+		pr.Next = next[0]
 	}
+	ui.Error(w, r, status, pr)
 }
 
 // New handles GET /privacy/requests/new.
@@ -100,19 +93,14 @@ func (p *Pages) New(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Error: "The form could not be read; please try again."})
+		p.fail(w, r, http.StatusBadRequest, "The form could not be read", "Nothing was sent. Go back and try again.")
 		return
 	}
 	f := form{Email: strings.TrimSpace(r.PostFormValue("email")), Type: r.PostFormValue("type"), Ack: r.PostFormValue("acknowledge") == "yes"}
-	if !p.CSRF.Check(r, r.PostFormValue("csrf")) {
-		p.render(w, r, http.StatusForbidden, "new", view{Title: "Your personal data", Form: f,
-			Error: "For your safety this form expired. Please send it again."})
-		return
-	}
 	if p.Intake != nil && !p.Intake.Allow(p.IPs.Addr(r)) {
 		w.Header().Set("Retry-After", "3600")
-		p.render(w, r, http.StatusTooManyRequests, "new", view{Title: "Your personal data", Form: f,
-			Error: "Too many requests were sent from your network in the last hour. Please try again later; nothing was stored."})
+		p.fail(w, r, http.StatusTooManyRequests, "Please try again later",
+			"Too many requests were sent from your network in the last hour. Please try again later; nothing was stored.")
 		return
 	}
 	sub, err := p.Rights.Submit(r.Context(), rights.Intake{Channel: rights.ChannelWeb, Type: f.Type, Email: f.Email, Acknowledged: f.Ack})
@@ -206,8 +194,8 @@ func (p *Pages) Answer(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/privacy/requests/"+id+"?token="+token+"&notice=answered", http.StatusSeeOther)
 	case errors.Is(err, rights.ErrBadIntake):
-		p.render(w, r, http.StatusBadRequest, "message", view{Title: "Your answer was not sent", Error: sentence(err),
-			Body: "Go back to your request's page and try again."})
+		p.fail(w, r, http.StatusBadRequest, "Your answer was not sent", sentence(err)+" Go back to your request's page and try again.",
+			ui.Link{Label: "Back to your request", Path: "/privacy/requests/" + id + "?token=" + url.QueryEscape(token)})
 	default:
 		p.viewError(w, r, err)
 	}
@@ -246,12 +234,7 @@ func (p *Pages) Export(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) checkForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
 	if err := r.ParseForm(); err != nil {
-		p.render(w, r, http.StatusBadRequest, "message", view{Title: "Something went wrong", Error: "The form could not be read; please try again."})
-		return false
-	}
-	if !p.CSRF.Check(r, r.PostFormValue("csrf")) {
-		p.render(w, r, http.StatusForbidden, "message", view{Title: "Please try again",
-			Error: "For your safety this form expired. Go back, reload the page and send it again."})
+		p.fail(w, r, http.StatusBadRequest, "The form could not be read", "Nothing was sent. Go back and try again.")
 		return false
 	}
 	return true
@@ -262,13 +245,12 @@ func (p *Pages) checkForm(w http.ResponseWriter, r *http.Request) bool {
 func (p *Pages) viewError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, rights.ErrNotFound), errors.Is(err, rights.ErrBadToken):
-		p.render(w, r, http.StatusNotFound, "message", view{Title: "This link is not valid",
-			Body: "Check that you copied the whole link from our e-mail."})
+		p.fail(w, r, http.StatusNotFound, "This link is not valid", "Check that you copied the whole link from our e-mail.")
 	case errors.Is(err, rights.ErrExpired):
-		p.render(w, r, http.StatusGone, "message", view{Title: "This link has expired",
-			Body: "The request was closed or the link is too old. You are welcome to make a new request."})
+		p.fail(w, r, http.StatusGone, "This link has expired",
+			"The request was closed or the link is too old. You are welcome to make a new request.")
 	case errors.Is(err, rights.ErrNotReady), errors.Is(err, rights.ErrChanged):
-		p.render(w, r, http.StatusConflict, "message", view{Title: "That cannot be done now", Error: sentence(err)})
+		p.fail(w, r, http.StatusConflict, "That cannot be done now", sentence(err))
 	default:
 		p.unavailable(w, r, err)
 	}
@@ -277,8 +259,8 @@ func (p *Pages) viewError(w http.ResponseWriter, r *http.Request, err error) {
 func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	p.Log.Error("privacy page: failed", "err", err)
 	w.Header().Set("Retry-After", "30")
-	p.render(w, r, http.StatusServiceUnavailable, "message", view{Title: "Please try again in a moment",
-		Body: "We could not save or read your request just now. Nothing was lost; please try again in a minute."})
+	p.fail(w, r, http.StatusServiceUnavailable, "Please try again in a moment",
+		"We could not save or read your request just now. Nothing was lost; please try again in a minute.")
 }
 
 // publicWords tells the history without staff names or internal notes.
