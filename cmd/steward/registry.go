@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
@@ -141,7 +140,7 @@ func cmdPolicy(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
 		return usageError{use}
 	}
-	reg, err := app.LoadRegistry(*regPath, time.Now())
+	reg, err := registry.LoadFile(*regPath, time.Now())
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -70,7 +69,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	}
 	// Read and checked before storage is touched: a bad file or SMTP
 	// setting stops start-up instead of failing later.
-	regYAML, regName, err := ReadRegistryFile(cfg.Registry)
+	regYAML, regName, err := registry.ReadFile(cfg.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +100,7 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 		return err
 	}
 	a.Registry = registry.NewSource(a.Store, func() time.Time { return a.Clock.Now() }, a.Log)
-	if a.Policy, err = a.loadPolicy(startReg); err != nil {
+	if a.Policy, err = policy.LoadSource(a.Config.Policy, a.Config.Registry == "", startReg, a.Registry, a.Log); err != nil {
 		return err
 	}
 	a.Registry.Check(a.Policy.Check)
@@ -172,34 +171,6 @@ func schemaCurrent(ctx context.Context, st store.Store) error {
 	return fmt.Errorf("the database needs %d migration(s) this steward brings (%s); run steward migrate first", len(pending), strings.Join(pending, ", "))
 }
 
-// ReadRegistryFile reads the registry file, or the built-in example when
-// path is empty, and returns its text and a name for messages.
-func ReadRegistryFile(path string) ([]byte, string, error) {
-	if path == "" {
-		return registry.DefaultYAML, "built-in example registry", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, path, fmt.Errorf("--registry: %w", err)
-	}
-	return b, path, nil
-}
-
-// LoadRegistry lints the registry file (or the built-in example) for the
-// commands that read it without a store. Expired datasets load (a server
-// answers 410 for them); other problems fail.
-func LoadRegistry(path string, now time.Time) (*registry.Registry, error) {
-	data, name, err := ReadRegistryFile(path)
-	if err != nil {
-		return nil, err
-	}
-	reg, problems := registry.ParseWith(data, name, registry.Options{Now: now, AllowExpired: true})
-	if len(problems) > 0 {
-		return nil, &registry.ProblemsError{Source: name, Problems: problems}
-	}
-	return reg, nil
-}
-
 // loadRegistry puts a registry in force. serve records the start-up file as
 // a version when it differs from the newest one (an operator's file is
 // approved by the operator); the other commands read the newest version,
@@ -226,36 +197,6 @@ func (a *App) loadRegistry(ctx context.Context, data []byte, name string, startR
 		}
 	}
 	return nil
-}
-
-// loadPolicy reads the read policy and checks it against the start-up
-// registry. Without a file, the built-in policy governs the built-in
-// registry; a custom registry without a policy gets one that grants
-// nothing, so no read happens by accident.
-func (a *App) loadPolicy(reg *registry.Registry) (*policy.Source, error) {
-	var data []byte
-	name := "built-in policy"
-	switch {
-	case a.Config.Policy != "":
-		b, err := os.ReadFile(a.Config.Policy)
-		if err != nil {
-			return nil, fmt.Errorf("--policy: %w", err)
-		}
-		data, name = b, a.Config.Policy
-	case a.Config.Registry == "":
-		data = policy.DefaultYAML
-	default:
-		a.Log.Warn("no read policy given (--policy): every read of collected data will be refused")
-		return policy.EmptySource("no policy"), nil
-	}
-	if _, problems := policy.Parse(data, name, reg); len(problems) > 0 {
-		lines := make([]string, len(problems))
-		for i, p := range problems {
-			lines[i] = p.String()
-		}
-		return nil, fmt.Errorf("read policy has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
-	}
-	return policy.NewSource(data, name, a.Registry, a.Log), nil
 }
 
 // buildRights assembles data subject requests: the rules and the

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 
@@ -33,6 +34,36 @@ func NewSource(data []byte, name string, regs *registry.Source, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Source{data: data, name: name, regs: regs, log: log}
+}
+
+// LoadSource reads the read policy file and checks it against the start-up
+// registry. Without a file, the built-in policy governs the built-in
+// registry; a custom registry without a policy gets one that grants
+// nothing, so no read happens by accident.
+func LoadSource(path string, builtinRegistry bool, start *registry.Registry, regs *registry.Source, log *slog.Logger) (*Source, error) {
+	var data []byte
+	name := "built-in policy"
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		data, name = b, path
+	case builtinRegistry:
+		data = DefaultYAML
+	default:
+		log.Warn("no read policy given (--policy): every read of collected data will be refused")
+		return EmptySource("no policy"), nil
+	}
+	if _, problems := Parse(data, name, start); len(problems) > 0 {
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = p.String()
+		}
+		return nil, fmt.Errorf("read policy has %d problem(s):\n%s", len(problems), strings.Join(lines, "\n"))
+	}
+	return NewSource(data, name, regs, log), nil
 }
 
 // EmptySource grants nothing (a custom registry given without a policy).
