@@ -31,6 +31,7 @@ import (
 	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 )
 
 // Config tunes the collection endpoint.
@@ -290,8 +291,8 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 	received := minimise.RoundTime(now, c.Config.ReceiveRound)
 	out := make([]store.Event, 0, len(raw))
 	for i, ev := range raw {
-		data, subject := c.minimiseEvent(ds, values[i], r, now)
-		if !c.sampled(ds, subject, ev.ID) {
+		data, key := c.minimiseEvent(ds, values[i], r, now)
+		if !c.sampled(ds, key, ev.ID) {
 			res.drop("sampled")
 			continue
 		}
@@ -301,7 +302,7 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 			errs = append(errs, FieldError{Event: i, Path: "", Problem: "could not be encoded"})
 			continue
 		}
-		out = append(out, store.Event{Dataset: ds.Name, ReceivedAt: received, EventID: ev.ID, SubjectKey: subject, Data: b})
+		out = append(out, store.Event{Dataset: ds.Name, ReceivedAt: received, EventID: ev.ID, SubjectKey: key, Data: b})
 	}
 	return out, res, errs
 }
@@ -310,10 +311,11 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 // server-sourced fields filled in, every value transformed as declared.
 func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *http.Request, now time.Time) (map[string]any, string) {
 	data := make(map[string]any, len(ds.Fields))
-	subject := ""
+	key, subjectField := "", ""
 	if ds.Subject != nil {
-		if v, ok := vals[ds.Subject.Field]; ok && v != nil {
-			subject = c.Keyer.Hash("subject", fmt.Sprint(v))
+		subjectField = ds.Subject.Field
+		if v, ok := vals[subjectField]; ok && v != nil {
+			key = subject.Key(c.Keyer, subject.Of(ds), subject.Text(v))
 		}
 	}
 	for _, f := range ds.Fields {
@@ -336,12 +338,17 @@ func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *
 		if v == nil || f.Minimise.Drop {
 			continue
 		}
-		data[f.Name] = c.transform(f, v)
+		if f.Minimise.Hash && f.Name == subjectField {
+			// The hashed subject field is its subject key: hashed once.
+			data[f.Name] = key
+			continue
+		}
+		data[f.Name] = c.transform(ds, f, v)
 	}
-	return data, subject
+	return data, key
 }
 
-func (c *Collector) transform(f *registry.Field, v any) any {
+func (c *Collector) transform(ds *registry.Dataset, f *registry.Field, v any) any {
 	m := f.Minimise
 	switch f.Type {
 	case registry.TypeIP:
@@ -364,18 +371,20 @@ func (c *Collector) transform(f *registry.Field, v any) any {
 		}
 	}
 	if m.Hash {
-		return c.Keyer.Hash("subject", fmt.Sprint(v))
+		// Hashed as an identifier, so it matches the subject key of the
+		// same person.
+		return subject.Key(c.Keyer, subject.ForField(ds, f), subject.Text(v))
 	}
 	return v
 }
 
 // sampled decides deterministically by subject, so a sampled-in person's
 // events are all kept and a sampled-out person's all dropped.
-func (c *Collector) sampled(ds *registry.Dataset, subject, eventID string) bool {
+func (c *Collector) sampled(ds *registry.Dataset, subjectKey, eventID string) bool {
 	if ds.SampleRate >= 1 {
 		return true
 	}
-	key := subject
+	key := subjectKey
 	if key == "" {
 		key = eventID
 	}
