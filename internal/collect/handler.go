@@ -292,7 +292,7 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 	out := make([]store.Event, 0, len(raw))
 	for i, ev := range raw {
 		data, key := c.minimiseEvent(ds, values[i], r, now)
-		if !c.sampled(ds, key, ev.ID) {
+		if !c.sampled(ds, key, ev.ID, now, i) {
 			res.drop("sampled")
 			continue
 		}
@@ -379,8 +379,11 @@ func (c *Collector) transform(ds *registry.Dataset, f *registry.Field, v any) an
 }
 
 // sampled decides deterministically by subject, so a sampled-in person's
-// events are all kept and a sampled-out person's all dropped.
-func (c *Collector) sampled(ds *registry.Dataset, subjectKey, eventID string) bool {
+// events are all kept and a sampled-out person's all dropped. An event
+// with neither subject nor id is decided by the receive time (from the
+// injected clock, so tests are repeatable) and its place in the request,
+// so the events of one request are decided independently.
+func (c *Collector) sampled(ds *registry.Dataset, subjectKey, eventID string, now time.Time, i int) bool {
 	if ds.SampleRate >= 1 {
 		return true
 	}
@@ -389,7 +392,7 @@ func (c *Collector) sampled(ds *registry.Dataset, subjectKey, eventID string) bo
 		key = eventID
 	}
 	if key == "" {
-		key = strconv.FormatInt(time.Now().UnixNano(), 10)
+		key = strconv.FormatInt(now.UnixNano(), 10) + "\x00" + strconv.Itoa(i)
 	}
 	return minimise.Sample(ds.Name+"\x00"+key, ds.SampleRate)
 }

@@ -273,3 +273,51 @@ func TestEmailSubjectKeyFromBeforeNormalisation(t *testing.T) {
 		})
 	}
 }
+
+// Events with neither subject nor id are sampled by the receive time from
+// the injected clock and their place in the request: the same batch at the
+// same (fake) time keeps the same events, a batch's events are decided
+// one by one, and another time decides afresh.
+func TestSamplingReadsTheClock(t *testing.T) {
+	n, _, _ := newsletterNode(t, "")
+	ctx := context.Background()
+	b := newBrowser(t, n.http.URL)
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	for i := range 100 { // the most one request may carry
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"n":%d}`, i)
+	}
+	sb.WriteString("]}")
+	var after int64
+	kept := func() string {
+		t.Helper()
+		resp, body := b.post("/v1/collect/sampled_clicks", sb.String(), nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("collect: %d %v", resp.StatusCode, body)
+		}
+		evs, err := n.srv.Store.ListEvents(ctx, store.EventQuery{Dataset: "sampled_clicks", AfterSeq: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 || len(evs) == 100 || body["accepted"] != float64(len(evs)) {
+			t.Fatalf("kept %d of 100 at rate 0.5: %v", len(evs), body)
+		}
+		var ns []string
+		for _, e := range evs {
+			ns = append(ns, string(e.Data))
+		}
+		after = evs[len(evs)-1].Seq
+		return strings.Join(ns, " ")
+	}
+	first := kept()
+	if again := kept(); again != first {
+		t.Fatalf("the same batch at the same time was sampled differently:\n%s\n%s", first, again)
+	}
+	n.clock.Advance(time.Second)
+	if later := kept(); later == first {
+		t.Fatal("a second later the same events were kept")
+	}
+}
