@@ -84,8 +84,8 @@ type Page struct {
 // List handles GET /v1/access-log?actor=&subject=&subject_key=&dataset=
 // &from=&to=&limit=&cursor=. subject is an identifier as collected, hashed
 // here as collection hashes it (with dataset= by that dataset's subject
-// normalisation, without it by each one) and also as given; subject_key is
-// an already keyed one.
+// normalisation, without it as its shape allows) and also as given;
+// subject_key is an already keyed one.
 func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	q, otherKeys, err := a.parse(r.URL.Query())
 	if err != nil {
@@ -176,9 +176,10 @@ func (a *API) parse(v url.Values) (q store.AccessQuery, otherKeys []string, err 
 }
 
 // subjectKeys hashes an identifier the way collection did. With a dataset
-// its subject's normalisation applies; without one, every normalisation
-// (the dataset that stored it is not known). Either way the identifier as
-// given is searched too, for entries from before normalisation.
+// its subject's normalisation applies; without one (the dataset that
+// stored it is not known), each its shape allows (subject.AnyKeys). Either
+// way the identifier as given is searched too, for entries from before
+// normalisation.
 func (a *API) subjectKeys(ident, dataset string) ([]string, error) {
 	if dataset == "" {
 		keys := subject.AnyKeys(a.Keyer, ident)

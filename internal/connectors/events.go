@@ -34,8 +34,8 @@ func (e *Events) Name() string { return "steward-events" }
 // keys are the subject keys the person's identifiers hash to, with the
 // keys of the identifiers as given, for events collected before
 // identifiers were normalised. The e-mail address is known to be one; an
-// account or app user id may have been collected as any kind (a UUID, an
-// opaque id), so every normalisation is tried.
+// account or app user id may have been collected as any kind, so it is
+// hashed as its shape allows (subject.AnyKeys).
 func (e *Events) keys(s rights.Subject) []string {
 	out := subject.Keys(e.Keyer, subject.Email, s.Email)
 	for _, id := range []string{s.AccountID, s.AppUserID} {

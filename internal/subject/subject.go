@@ -50,9 +50,6 @@ const (
 	UUID
 )
 
-// kinds lists every kind whose normalisation differs, for AnyKeys.
-var kinds = []Identifier{Opaque, Email}
-
 // domain separates subject keys from every other keyed hash.
 const domain = "subject"
 
@@ -102,18 +99,45 @@ func Keys(k *minimise.Keyer, kind Identifier, identifier string) []string {
 }
 
 // AnyKeys is Keys for an identifier whose kind is not known (an account id
-// erased in every dataset, an access-log search without a dataset): the
-// key under each normalisation, then as given, without repeats.
+// erased in every dataset, an access-log search without a dataset): its
+// keys as an opaque id and, when it has the shape of a UUID or an e-mail
+// address, its key as one. Case is folded only for those shapes, so a
+// case-sensitive id ("Bob") never reaches another person's ("bob").
 func AnyKeys(k *minimise.Keyer, identifier string) []string {
-	var keys []string
-	for _, kind := range kinds {
-		for _, key := range Keys(k, kind, identifier) {
-			if !slices.Contains(keys, key) {
-				keys = append(keys, key)
-			}
-		}
+	keys := Keys(k, Opaque, identifier)
+	n := Normalise(Opaque, identifier)
+	kind := Opaque
+	switch {
+	case isUUID(n):
+		kind = UUID
+	case strings.Contains(n, "@"):
+		kind = Email
+	}
+	if key := Key(k, kind, n); kind != Opaque && !slices.Contains(keys, key) {
+		keys = append(keys, key)
 	}
 	return keys
+}
+
+// isUUID reports whether s has the form collection accepts for a uuid
+// field: 8-4-4-4-12 hexadecimal digits, either case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Of returns the kind of ds's subject identifier: Email when the registry

@@ -80,8 +80,14 @@ func TestKeys(t *testing.T) {
 		{"mixed case e-mail", Keys(k, Email, "Dave@Example.org"), []string{h("dave@example.org"), h("Dave@Example.org")}},
 		{"padded opaque id", Keys(k, Opaque, " u1"), []string{h("u1"), h(" u1")}},
 		{"opaque id", Keys(k, Opaque, "U1"), []string{h("U1")}},
-		{"any kind", AnyKeys(k, " U1"), []string{h("U1"), h(" U1"), h("u1")}},
+		// A case-sensitive id is not folded onto another's.
+		{"any kind, opaque", AnyKeys(k, " U1"), []string{h("U1"), h(" U1")}},
 		{"any kind, normalised", AnyKeys(k, "u1"), []string{h("u1")}},
+		{"any kind, a UUID", AnyKeys(k, "7F1D5A3E-0C1B-4F7E-9A51-3B2D6F1E8C90"),
+			[]string{h("7F1D5A3E-0C1B-4F7E-9A51-3B2D6F1E8C90"), h("7f1d5a3e-0c1b-4f7e-9a51-3b2d6f1e8c90")}},
+		{"any kind, not quite a UUID", AnyKeys(k, "7F1D5A3E-0C1B-4F7E-9A51-3B2D6F1E8C9G"), []string{h("7F1D5A3E-0C1B-4F7E-9A51-3B2D6F1E8C9G")}},
+		{"any kind, an e-mail address", AnyKeys(k, " Dave@Example.org"),
+			[]string{h("Dave@Example.org"), h(" Dave@Example.org"), h("dave@example.org")}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
