@@ -4,6 +4,8 @@
 package auditapi
 
 import (
+	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +28,7 @@ import (
 	"github.com/steward-privacy/steward/internal/problem"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 )
 
 // Page sizes.
@@ -78,16 +82,17 @@ type Page struct {
 }
 
 // List handles GET /v1/access-log?actor=&subject=&subject_key=&dataset=
-// &from=&to=&limit=&cursor=. subject is an identifier as collected (hashed
-// here as collection hashed it; with dataset= it is normalised by that
-// dataset's subject field); subject_key is an already keyed one.
+// &from=&to=&limit=&cursor=. subject is an identifier as collected, hashed
+// here as collection hashes it (with dataset= by that dataset's subject
+// normalisation, without it as its shape allows) and also as given;
+// subject_key is an already keyed one.
 func (a *API) List(w http.ResponseWriter, r *http.Request) {
-	q, err := a.parse(r.URL.Query())
+	q, otherKeys, err := a.parse(r.URL.Query())
 	if err != nil {
 		problem.New(w, http.StatusBadRequest, "bad-query", err.Error())
 		return
 	}
-	entries, err := a.Store.ListAccess(r.Context(), q)
+	entries, err := a.list(r.Context(), q, otherKeys)
 	if err != nil {
 		a.Log.Error("access log: query failed", "err", err)
 		w.Header().Set("Retry-After", "5")
@@ -116,44 +121,46 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(page)
 }
 
-func (a *API) parse(v url.Values) (store.AccessQuery, error) {
-	q := store.AccessQuery{Actor: v.Get("actor"), Dataset: v.Get("dataset"), Limit: DefaultLimit}
+// parse reads the filters. A subject given as an identifier may have
+// several keys (see subject.Keys): the first is in the query, the others
+// are returned to be searched as well.
+func (a *API) parse(v url.Values) (q store.AccessQuery, otherKeys []string, err error) {
+	q = store.AccessQuery{Actor: v.Get("actor"), Dataset: v.Get("dataset"), Limit: DefaultLimit}
 	for k := range v {
 		switch k {
 		case "actor", "subject", "subject_key", "dataset", "from", "to", "limit", "cursor":
 		default:
-			return q, fmt.Errorf("unknown parameter %q (known: actor, subject, subject_key, dataset, from, to, limit, cursor)", k)
+			return q, nil, fmt.Errorf("unknown parameter %q (known: actor, subject, subject_key, dataset, from, to, limit, cursor)", k)
 		}
 	}
 	if len(q.Actor) > 256 || len(q.Dataset) > 128 {
-		return q, errors.New("actor or dataset is too long")
+		return q, nil, errors.New("actor or dataset is too long")
 	}
 	switch s, k := v.Get("subject"), v.Get("subject_key"); {
 	case s != "" && k != "":
-		return q, errors.New("give subject (an identifier) or subject_key (a keyed hash), not both")
+		return q, nil, errors.New("give subject (an identifier) or subject_key (a keyed hash), not both")
 	case k != "":
 		q.SubjectKey = k
 	case s != "":
-		key, err := a.subjectKey(s, q.Dataset)
+		keys, err := a.subjectKeys(s, q.Dataset)
 		if err != nil {
-			return q, err
+			return q, nil, err
 		}
-		q.SubjectKey = key
+		q.SubjectKey, otherKeys = keys[0], keys[1:]
 	}
-	var err error
 	if q.From, err = optTime(v.Get("from"), "from"); err != nil {
-		return q, err
+		return q, nil, err
 	}
 	if q.To, err = optTime(v.Get("to"), "to"); err != nil {
-		return q, err
+		return q, nil, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
-		return q, errors.New("to must be later than from")
+		return q, nil, errors.New("to must be later than from")
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxLimit {
-			return q, fmt.Errorf("limit must be a whole number from 1 to %d", MaxLimit)
+			return q, nil, fmt.Errorf("limit must be a whole number from 1 to %d", MaxLimit)
 		}
 		q.Limit = n
 	}
@@ -161,25 +168,53 @@ func (a *API) parse(v url.Values) (store.AccessQuery, error) {
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		n, err2 := strconv.ParseInt(string(b), 10, 64)
 		if err != nil || err2 != nil || n < 0 {
-			return q, errors.New("cursor is not valid: use next_cursor from a previous page unchanged")
+			return q, nil, errors.New("cursor is not valid: use next_cursor from a previous page unchanged")
 		}
 		q.AfterSeq = n
 	}
-	return q, nil
+	return q, otherKeys, nil
 }
 
-// subjectKey hashes an identifier the way collection did. With a dataset
-// its subject field's rules apply (UUIDs lower-cased); without one the
-// identifier is hashed as given.
-func (a *API) subjectKey(ident, dataset string) (string, error) {
+// subjectKeys hashes an identifier the way collection did. With a dataset
+// its subject's normalisation applies; without one (the dataset that
+// stored it is not known), each its shape allows (subject.AnyKeys). Either
+// way the identifier as given is searched too, for entries from before
+// normalisation.
+func (a *API) subjectKeys(ident, dataset string) ([]string, error) {
 	if dataset == "" {
-		return a.Keyer.Hash("subject", ident), nil
+		keys := subject.AnyKeys(a.Keyer, ident)
+		if len(keys) == 0 {
+			return nil, errors.New("subject is blank")
+		}
+		return keys, nil
 	}
 	ds := a.Registry.Current().Dataset(dataset)
 	if ds == nil {
-		return "", fmt.Errorf("dataset %q is not in the registry", dataset)
+		return nil, fmt.Errorf("dataset %q is not in the registry", dataset)
 	}
-	return collect.SubjectKey(a.Keyer, ds, ident)
+	return collect.SubjectKeys(a.Keyer, ds, ident)
+}
+
+// list runs the query, and again for each other key of its subject,
+// merging in Seq order without repeats (an entry may name several of the
+// keys), so a page is the first q.Limit matches and the cursor still works.
+func (a *API) list(ctx context.Context, q store.AccessQuery, otherKeys []string) ([]store.AccessEntry, error) {
+	entries, err := a.Store.ListAccess(ctx, q)
+	if err != nil || len(otherKeys) == 0 {
+		return entries, err
+	}
+	for _, k := range otherKeys {
+		o := q
+		o.SubjectKey = k
+		more, err := a.Store.ListAccess(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, more...)
+	}
+	slices.SortFunc(entries, func(x, y store.AccessEntry) int { return cmp.Compare(x.Seq, y.Seq) })
+	entries = slices.CompactFunc(entries, func(x, y store.AccessEntry) bool { return x.Seq == y.Seq })
+	return entries[:min(len(entries), q.Limit)], nil
 }
 
 func optTime(s, name string) (time.Time, error) {

@@ -31,6 +31,7 @@ import (
 	"github.com/steward-privacy/steward/internal/ratelimit"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 )
 
 // Config tunes the collection endpoint.
@@ -292,8 +293,8 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 	received := minimise.RoundTime(now, c.Config.ReceiveRound)
 	out := make([]store.Event, 0, len(raw))
 	for i, ev := range raw {
-		data, subject := c.minimiseEvent(ds, values[i], r, now)
-		if !c.sampled(ds, subject, ev.ID) {
+		data, key := c.minimiseEvent(ds, values[i], r, now)
+		if !c.sampled(ds, key, ev.ID, now, i) {
 			res.drop("sampled")
 			continue
 		}
@@ -303,7 +304,7 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 			errs = append(errs, FieldError{Event: i, Path: "", Problem: "could not be encoded"})
 			continue
 		}
-		out = append(out, store.Event{Dataset: ds.Name, ReceivedAt: received, EventID: ev.ID, SubjectKey: subject, Data: b})
+		out = append(out, store.Event{Dataset: ds.Name, ReceivedAt: received, EventID: ev.ID, SubjectKey: key, Data: b})
 	}
 	return out, res, errs
 }
@@ -312,10 +313,11 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 // server-sourced fields filled in, every value transformed as declared.
 func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *http.Request, now time.Time) (map[string]any, string) {
 	data := make(map[string]any, len(ds.Fields))
-	subject := ""
+	key, subjectField := "", ""
 	if ds.Subject != nil {
-		if v, ok := vals[ds.Subject.Field]; ok && v != nil {
-			subject = c.Keyer.Hash("subject", fmt.Sprint(v))
+		subjectField = ds.Subject.Field
+		if v, ok := vals[subjectField]; ok && v != nil {
+			key = subject.Key(c.Keyer, subject.Of(ds), subject.Text(v))
 		}
 	}
 	for _, f := range ds.Fields {
@@ -338,12 +340,17 @@ func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *
 		if v == nil || f.Minimise.Drop {
 			continue
 		}
-		data[f.Name] = c.transform(f, v)
+		if f.Minimise.Hash && f.Name == subjectField {
+			// The hashed subject field is its subject key: hashed once.
+			data[f.Name] = key
+			continue
+		}
+		data[f.Name] = c.transform(ds, f, v)
 	}
-	return data, subject
+	return data, key
 }
 
-func (c *Collector) transform(f *registry.Field, v any) any {
+func (c *Collector) transform(ds *registry.Dataset, f *registry.Field, v any) any {
 	m := f.Minimise
 	switch f.Type {
 	case registry.TypeIP:
@@ -366,23 +373,28 @@ func (c *Collector) transform(f *registry.Field, v any) any {
 		}
 	}
 	if m.Hash {
-		return c.Keyer.Hash("subject", fmt.Sprint(v))
+		// Hashed as an identifier, so it matches the subject key of the
+		// same person.
+		return subject.Key(c.Keyer, subject.ForField(ds, f), subject.Text(v))
 	}
 	return v
 }
 
 // sampled decides deterministically by subject, so a sampled-in person's
-// events are all kept and a sampled-out person's all dropped.
-func (c *Collector) sampled(ds *registry.Dataset, subject, eventID string) bool {
+// events are all kept and a sampled-out person's all dropped. An event
+// with neither subject nor id is decided by the receive time (from the
+// injected clock, so tests are repeatable) and its place in the request,
+// so the events of one request are decided independently.
+func (c *Collector) sampled(ds *registry.Dataset, subjectKey, eventID string, now time.Time, i int) bool {
 	if ds.SampleRate >= 1 {
 		return true
 	}
-	key := subject
+	key := subjectKey
 	if key == "" {
 		key = eventID
 	}
 	if key == "" {
-		key = strconv.FormatInt(time.Now().UnixNano(), 10)
+		key = strconv.FormatInt(now.UnixNano(), 10) + "\x00" + strconv.Itoa(i)
 	}
 	return minimise.Sample(ds.Name+"\x00"+key, ds.SampleRate)
 }

@@ -6,20 +6,23 @@ import (
 
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/subject"
 )
 
-// SubjectKey turns an identifier as a data subject or a support engineer
-// knows it (a client id, an account id) into the keyed hash under which
-// collection stored that subject's events in ds. The identifier is checked
-// and normalised exactly as collection does (for example UUIDs are
-// lower-cased), so a lookup finds what was stored.
-func SubjectKey(k *minimise.Keyer, ds *registry.Dataset, identifier any) (string, error) {
+// SubjectKeys turns an identifier as a data subject or a support engineer
+// knows it (a client id, an account id, an e-mail address) into the keys
+// under which collection stored that subject's events in ds: first the key
+// collection stores today, then, when it differs, the key of the
+// identifier as given, under which events collected before identifiers
+// were normalised are stored (see package subject). The identifier is
+// checked exactly as collection checks it.
+func SubjectKeys(k *minimise.Keyer, ds *registry.Dataset, identifier any) ([]string, error) {
 	if ds.Subject == nil {
-		return "", fmt.Errorf("dataset %s declares no subject identifier, so it cannot be searched by subject", ds.Name)
+		return nil, fmt.Errorf("dataset %s declares no subject identifier, so it cannot be searched by subject", ds.Name)
 	}
 	f := ds.Field(ds.Subject.Field)
 	if f == nil {
-		return "", errors.New("the registry names a subject field that does not exist")
+		return nil, errors.New("the registry names a subject field that does not exist")
 	}
 	v := validator{}
 	val, ok := v.check(f, identifier)
@@ -28,7 +31,11 @@ func SubjectKey(k *minimise.Keyer, ds *registry.Dataset, identifier any) (string
 		if len(v.errs) > 0 {
 			msg = v.errs[0].Problem
 		}
-		return "", fmt.Errorf("subject %s %s", f.Name, msg)
+		return nil, fmt.Errorf("subject %s %s", f.Name, msg)
 	}
-	return k.Hash("subject", fmt.Sprint(val)), nil
+	keys := subject.Keys(k, subject.Of(ds), subject.Text(val))
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("subject %s is blank", f.Name)
+	}
+	return keys, nil
 }

@@ -15,12 +15,13 @@ import (
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 )
 
 // Events is steward's own event store. Events are stored under the keyed
 // hash of the dataset's subject identifier, so erasure hashes each known
-// identifier of the person the same way and deletes by key in every
-// dataset.
+// identifier of the person the same way (package subject) and deletes by
+// key in every dataset.
 type Events struct {
 	Store    store.Events
 	Keyer    *minimise.Keyer
@@ -30,13 +31,15 @@ type Events struct {
 // Name implements rights.Connector.
 func (e *Events) Name() string { return "steward-events" }
 
-// keys are the subject keys the person's identifiers hash to.
+// keys are the subject keys the person's identifiers hash to, with the
+// keys of the identifiers as given, for events collected before
+// identifiers were normalised. The e-mail address is known to be one; an
+// account or app user id may have been collected as any kind, so it is
+// hashed as its shape allows (subject.AnyKeys).
 func (e *Events) keys(s rights.Subject) []string {
-	var out []string
-	for _, id := range []string{s.AccountID, s.AppUserID, s.Email, strings.ToLower(s.AccountID)} {
-		if id != "" {
-			out = append(out, e.Keyer.Hash("subject", id))
-		}
+	out := subject.Keys(e.Keyer, subject.Email, s.Email)
+	for _, id := range []string{s.AccountID, s.AppUserID} {
+		out = append(out, subject.AnyKeys(e.Keyer, id)...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -1,14 +1,18 @@
 package readapi
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/steward-privacy/steward/internal/collect"
 	"github.com/steward-privacy/steward/internal/problem"
+	"github.com/steward-privacy/steward/internal/store"
 )
 
 // lookupRequest is the body of POST /v1/datasets/{name}/lookup. The
@@ -72,7 +76,7 @@ func (a *API) Lookup(w http.ResponseWriter, r *http.Request) {
 		problem.New(w, http.StatusBadRequest, "bad-query", "subject is not valid JSON")
 		return
 	}
-	key, err := collect.SubjectKey(a.Keyer, ds, ident)
+	keys, err := collect.SubjectKeys(a.Keyer, ds, ident)
 	if err != nil {
 		problem.New(w, http.StatusBadRequest, "bad-query", err.Error())
 		return
@@ -81,7 +85,7 @@ func (a *API) Lookup(w http.ResponseWriter, r *http.Request) {
 	if req.Limit != 0 {
 		limit = fmt.Sprint(req.Limit)
 	}
-	q, err := parseQuery(ds.Name, req.From, req.To, limit, req.Cursor, key)
+	q, err := parseQuery(ds.Name, req.From, req.To, limit, req.Cursor, keys[0])
 	if err != nil {
 		problem.New(w, http.StatusBadRequest, "bad-query", err.Error())
 		return
@@ -90,5 +94,29 @@ func (a *API) Lookup(w http.ResponseWriter, r *http.Request) {
 	if rd == nil {
 		return
 	}
+	rd.otherKeys = keys[1:]
 	a.page(w, r, rd)
+}
+
+// list reads one page. A lookup with more keys reads each and merges them
+// in Seq order, so a page is still the first q.Limit matches after
+// q.AfterSeq and the cursor works across keys. The extra read happens
+// only for an identifier given in a form that is not normalised.
+func (a *API) list(ctx context.Context, rd *read) ([]store.Event, error) {
+	evs, err := a.Store.ListEvents(ctx, rd.q)
+	if err != nil || len(rd.otherKeys) == 0 {
+		return evs, err
+	}
+	for _, k := range rd.otherKeys {
+		q := rd.q
+		q.SubjectKey = k
+		more, err := a.Store.ListEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, more...)
+	}
+	// An event has one key, so the lists do not overlap.
+	slices.SortFunc(evs, func(x, y store.Event) int { return cmp.Compare(x.Seq, y.Seq) })
+	return evs[:min(len(evs), rd.q.Limit)], nil
 }

@@ -170,6 +170,9 @@ type read struct {
 	q        store.EventQuery
 	withheld []string
 	entry    func() *accesslog.Entry
+	// otherKeys are more keys of a lookup's subject (its identifier as
+	// given, see subject.Keys), read along with q.SubjectKey.
+	otherKeys []string
 }
 
 // begin checks the policy and, when it refuses, records the refusal and
@@ -229,7 +232,7 @@ func (a *API) record(r *http.Request, rd *read, evs []store.Event, part int) (*a
 }
 
 func (a *API) page(w http.ResponseWriter, r *http.Request, rd *read) {
-	evs, err := a.Store.ListEvents(r.Context(), rd.q)
+	evs, err := a.list(r.Context(), rd)
 	if err != nil {
 		a.unavailable(w, err)
 		return

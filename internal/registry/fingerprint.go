@@ -43,10 +43,22 @@ func (f *Field) canonical(b *strings.Builder) {
 // legal basis, retention, subject, access and every field's fingerprint.
 func (d *Dataset) Fingerprint() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dataset{%q %q %q %s %v %+v}", d.Name, d.Purpose, d.LawfulBasis, d.Retention, d.Subject, d.Access)
+	fmt.Fprintf(&b, "dataset{%q %q %q %s %s %+v}", d.Name, d.Purpose, d.LawfulBasis, d.Retention, d.Subject.canonical(), d.Access)
 	for _, f := range d.Fields {
 		b.WriteString(f.Fingerprint())
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
+}
+
+// canonical writes the subject as fmt's %v did before Identifier existed,
+// so datasets that do not declare one keep their reviewed fingerprints.
+func (s *Subject) canonical() string {
+	switch {
+	case s == nil:
+		return "<nil>"
+	case s.Identifier == "":
+		return "&{" + s.Field + " " + s.Kind + "}"
+	}
+	return "&{" + s.Field + " " + s.Kind + " " + s.Identifier + "}"
 }

@@ -38,3 +38,28 @@ func TestFingerprints(t *testing.T) {
 		t.Error("field fingerprint unchanged by a constraint change")
 	}
 }
+
+// TestFingerprintsStable pins the built-in datasets' fingerprints: a
+// change to how a fingerprint is computed would void every review, so it
+// must be deliberate.
+func TestFingerprintsStable(t *testing.T) {
+	r, probs := Parse(DefaultYAML, "x")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	for name, want := range map[string]string{
+		"interaction_data": "3440f6f72be1263c6da651fae5b2a13f7304ac0dd7637ee721f0a4f20da0599e",
+		"request_log":      "69e8232a3601f585b25d904e88969b6b8bdd2a7ae4567a61191256904dee85e6",
+	} {
+		if got := r.Dataset(name).Fingerprint(); got != want {
+			t.Errorf("%s: fingerprint %s, want %s", name, got, want)
+		}
+	}
+	email := strings.Replace(string(DefaultYAML), "subject: {field: client_id, kind: pseudonymous}", "subject: {field: language, kind: direct, identifier: email}", 1)
+	plain := strings.Replace(string(DefaultYAML), "subject: {field: client_id, kind: pseudonymous}", "subject: {field: language, kind: direct}", 1)
+	a, _ := Parse([]byte(email), "x")
+	b, _ := Parse([]byte(plain), "x")
+	if a.Dataset("interaction_data").Fingerprint() == b.Dataset("interaction_data").Fingerprint() {
+		t.Error("declaring an e-mail identifier left the fingerprint unchanged")
+	}
+}

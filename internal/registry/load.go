@@ -253,13 +253,23 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 		}
 	}
 	if v := m["subject"]; v != nil {
-		s := p.mapping(v, at+".subject", []string{"field", "kind"}, []string{"field", "kind"})
-		d.Subject = &Subject{Field: p.str(s["field"]), Kind: p.str(s["kind"])}
-		if s["field"] != nil && d.byName[d.Subject.Field] == nil {
+		s := p.mapping(v, at+".subject", []string{"field", "kind", "identifier"}, []string{"field", "kind"})
+		d.Subject = &Subject{Field: p.str(s["field"]), Kind: p.str(s["kind"]), Identifier: p.str(s["identifier"])}
+		f := d.byName[d.Subject.Field]
+		if s["field"] != nil && f == nil {
 			p.bad(s["field"], "%s.subject.field: no field %q in this dataset", at, d.Subject.Field)
 		}
 		if s["kind"] != nil && d.Subject.Kind != "pseudonymous" && d.Subject.Kind != "direct" {
 			p.bad(s["kind"], "%s.subject.kind: must be pseudonymous or direct", at)
+		}
+		// Only e-mail needs declaring: a uuid field is known by its type, and
+		// any other identifier is compared as given (trimmed).
+		switch id := s["identifier"]; {
+		case id == nil:
+		case d.Subject.Identifier != IdentifierEmail:
+			p.bad(id, "%s.subject.identifier: must be email (uuid fields are recognised by their type; other identifiers need no declaration)", at)
+		case f != nil && f.Type != TypeString:
+			p.bad(id, "%s.subject.identifier: email applies only to a string field, not %s", at, f.Type)
 		}
 	}
 	return d

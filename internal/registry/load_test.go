@@ -74,3 +74,25 @@ func TestLintProblems(t *testing.T) {
 		t.Fatalf("bad retention: %v", probs)
 	}
 }
+
+func TestSubjectIdentifier(t *testing.T) {
+	base := "controller: {name: X, contact: x@example.org}\ndatasets:\n  d:\n    description: d\n    purpose: p\n    lawful_basis: consent\n    retention: 10d\n    owner: o@example.org\n    expires: never\n" +
+		"    fields:\n      email: {type: string, category: 2}\n      client: {type: uuid, category: 2}\n"
+	for _, c := range []struct{ subject, want, identifier string }{
+		{"{field: email, kind: direct}", "", ""},
+		{"{field: email, kind: direct, identifier: email}", "", IdentifierEmail},
+		{"{field: email, kind: direct, identifier: phone}", "must be email", ""},
+		{"{field: client, kind: pseudonymous, identifier: email}", "only to a string field, not uuid", ""},
+		{"{field: email, kind: direct, identifier: [email]}", "expected a text value", ""},
+	} {
+		r, probs := Parse([]byte(base+"    subject: "+c.subject+"\n"), "r.yaml")
+		switch {
+		case c.want == "" && len(probs) > 0:
+			t.Errorf("%s: unexpected %v", c.subject, probs)
+		case c.want == "" && r.Dataset("d").Subject.Identifier != c.identifier:
+			t.Errorf("%s: identifier %q", c.subject, r.Dataset("d").Subject.Identifier)
+		case c.want != "" && (len(probs) == 0 || probs[0].Line != 13 || !strings.Contains(probs[0].Message, c.want)):
+			t.Errorf("%s: got %v, want line 13 with %q", c.subject, probs, c.want)
+		}
+	}
+}

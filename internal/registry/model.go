@@ -95,7 +95,14 @@ type Subject struct {
 	Field string
 	// Kind is "pseudonymous" (a client id) or "direct" (an account id or e-mail).
 	Kind string
+	// Identifier is "email" when the field holds e-mail addresses, whose
+	// case does not tell people apart; "" otherwise (the field's type then
+	// decides how the identifier is normalised, see internal/subject).
+	Identifier string
 }
+
+// IdentifierEmail marks a subject field that holds e-mail addresses.
+const IdentifierEmail = "email"
 
 // Access says who may write to a dataset's collection endpoint.
 type Access struct {

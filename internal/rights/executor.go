@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 	"github.com/steward-privacy/steward/internal/workflow"
 )
 
@@ -91,7 +91,7 @@ func (s *Service) resolve(ctx context.Context, r store.Request) (Account, error)
 	if err != nil {
 		return acct, err
 	}
-	if !strings.EqualFold(strings.TrimSpace(acct.Email), r.Email) {
+	if subject.Normalise(subject.Email, acct.Email) != subject.Normalise(subject.Email, r.Email) {
 		return acct, &mismatchError{fmt.Sprintf("account found by %s has another e-mail address", by)}
 	}
 	return acct, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/subject"
 	"github.com/steward-privacy/steward/internal/workflow"
 )
 
@@ -120,7 +121,7 @@ func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 	if in.Channel == ChannelFacebook && email == "" && s.Identity != nil {
 		// Find whose account the Facebook user is, to e-mail them.
 		if acct, err := s.Identity.Resolve(ctx, ByFacebookID, in.FacebookUserID); err == nil {
-			r.Email, r.AccountID = strings.ToLower(acct.Email), acct.ID
+			r.Email, r.AccountID = subject.Normalise(subject.Email, acct.Email), acct.ID
 		} else if !errors.Is(err, ErrNoAccount) {
 			return Submitted{}, err
 		}
@@ -282,15 +283,18 @@ func (s *Service) wake() {
 }
 
 // subjectKey identifies the person for duplicate detection: by e-mail when
-// there is one, else by the channel's own id.
+// there is one, else by the channel's own id. Identifiers are normalised
+// as subject keys are (intake already did; this keeps it so for any
+// caller), but hashed in a domain of their own: this key names a request's
+// person, not a collected event's.
 func (s *Service) subjectKey(r store.Request) string {
 	switch {
 	case r.Email != "":
-		return s.Keyer.Hash("dsr-subject", "email:"+r.Email)
+		return s.Keyer.Hash("dsr-subject", "email:"+subject.Normalise(subject.Email, r.Email))
 	case r.AppUserID != "":
-		return s.Keyer.Hash("dsr-subject", "app:"+r.AppUserID)
+		return s.Keyer.Hash("dsr-subject", "app:"+subject.Normalise(subject.Opaque, r.AppUserID))
 	default:
-		return s.Keyer.Hash("dsr-subject", "facebook:"+r.FacebookUserID)
+		return s.Keyer.Hash("dsr-subject", "facebook:"+subject.Normalise(subject.Opaque, r.FacebookUserID))
 	}
 }
 
@@ -358,7 +362,9 @@ func normaliseEmail(s string, required bool) (string, error) {
 	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
 		return "", fmt.Errorf("%w: %q is not an e-mail address like name@example.org", ErrBadIntake, truncate(s, 80))
 	}
-	return strings.ToLower(s), nil
+	// The same normalisation as collected e-mail subjects, so the
+	// address erasure hashes is the one collection hashed.
+	return subject.Normalise(subject.Email, s), nil
 }
 
 func truncate(s string, n int) string {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/notify/smtptest"
 	"github.com/steward-privacy/steward/internal/rights"
@@ -91,6 +92,12 @@ func newApp(t *testing.T) (*appFixture, *httptest.Server, *httptest.Server) {
 }
 
 func requestsNode(t *testing.T, dsn string) (*node, *smtptest.Server, *appFixture) {
+	return requestsNodeWith(t, dsn, nil)
+}
+
+// requestsNodeWith is requestsNode with edit applied to the config first
+// (another registry and policy, say).
+func requestsNodeWith(t *testing.T, dsn string, edit func(*config.Config)) (*node, *smtptest.Server, *appFixture) {
 	app, hook, chat := newApp(t)
 	mail := smtptest.Start(t)
 	rightsFile := filepath.Join(t.TempDir(), "rights.yaml")
@@ -122,6 +129,9 @@ connectors:
 	cfg.FacebookAppSecret = "fb-secret"
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.From, cfg.SMTP.StartTLS = mail.Host(), mail.Port(), "privacy@example.org", "off"
 	cfg.Webhooks = map[string]string{"support-chat": chat.URL}
+	if edit != nil {
+		edit(cfg)
+	}
 	n := startNode(t, cfg)
 	// Links in e-mails name the public URL; tests follow them to the test
 	// server instead.
