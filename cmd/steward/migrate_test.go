@@ -58,6 +58,17 @@ func status(t *testing.T, args ...string) []string {
 
 func TestMigrateCLI(t *testing.T) {
 	dir := t.TempDir()
+	// --status reports and never creates: a missing database is named.
+	if code, _, errOut := steward(t, "migrate", "--status", "--data", dir); code != 1 || !strings.Contains(errOut, "no steward database at") {
+		t.Fatalf("status of a missing database: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "steward.db")); !os.IsNotExist(err) {
+		t.Fatal("migrate --status created the database")
+	}
+	// An empty SQLite file is a database with nothing applied.
+	if err := os.WriteFile(filepath.Join(dir, "steward.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	before := status(t, "--data", dir)
 	if len(before) == 0 || before[0] != "0001_initial pending" {
 		t.Fatalf("status of a new database: %q", before)

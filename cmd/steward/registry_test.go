@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // different files would, then reads them back as an operator would.
 func TestRegistryHistoryAndDiff(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := steward(t, "registry", "history", "--data", dir); code != 1 || !strings.Contains(errOut, "no steward schema yet; run steward migrate") {
+	if code, _, errOut := steward(t, "registry", "history", "--data", dir); code != 1 || !strings.Contains(errOut, "no steward database at") {
 		t.Fatalf("history before any migrate: %d %q", code, errOut)
 	}
 	next := filepath.Join(dir, "next.yaml")
@@ -64,18 +65,33 @@ func TestRegistryHistoryAndDiff(t *testing.T) {
 }
 
 // TestConnectorsCheckDoesNotMigrate: checking connectors reads the store
-// as it is; it must never change a database's schema.
+// as it is; on a database an older steward made it says what to run and
+// leaves the schema alone.
 func TestConnectorsCheckDoesNotMigrate(t *testing.T) {
 	dir := t.TempDir()
-	code, _, errOut := steward(t, "connectors", "check", "--data", dir)
-	if code != 1 || !strings.Contains(errOut, "run steward migrate") {
-		t.Fatalf("connectors check on a fresh folder: %d %q", code, errOut)
+	schema, err := os.ReadFile("../../internal/store/sqlite/testdata/schema-unversioned.sql")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, out, _ := steward(t, "migrate", "--status", "--data", dir); code != 0 || strings.Contains(out, "applied") {
-		t.Fatalf("connectors check migrated the database:\n%s", out)
+	db, err := sql.Open("sqlite", filepath.Join(dir, "steward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(string(schema)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := steward(t, "connectors", "check", "--data", dir)
+	if code != 1 || !strings.Contains(errOut, "run steward migrate first") {
+		t.Fatalf("connectors check on an old database: %d %q", code, errOut)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("connectors check migrated the database: %d %v", n, err)
 	}
 	steward(t, "migrate", "--data", dir)
-	if code, out, errOut := steward(t, "connectors", "check", "--data", dir); code != 0 || !strings.Contains(out, "ok   steward-events") {
+	steward(t, "token", "list", "--data", dir) // the database is usable now
+	if code, out, errOut := steward(t, "connectors", "check", "--data", dir, "--secret", strings.Repeat("ab", 32)); code != 0 || !strings.Contains(out, "ok   steward-events") {
 		t.Fatalf("connectors check on a migrated folder: %d %q %q", code, out, errOut)
 	}
 }

@@ -87,7 +87,8 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("migrate takes no arguments, got %q", fs.Arg(0))}
 	}
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	// Only applying migrations may create the database; --status reports.
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir, !status)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 func benchStores(b *testing.B) map[string]store.Store {
 	out := map[string]store.Store{}
 	open := func(name, dsn string) {
-		st, err := backends.Open(context.Background(), dsn, b.TempDir())
+		st, err := backends.Open(context.Background(), dsn, b.TempDir(), true)
 		if err != nil {
 			b.Fatal(err)
 		}

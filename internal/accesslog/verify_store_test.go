@@ -19,7 +19,7 @@ import (
 func TestVerifyAcrossSpans(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := backends.Open(ctx, "", dir)
+	st, err := backends.Open(ctx, "", dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestVerifyAcrossSpans(t *testing.T) {
 		}
 	}
 	verify := func() *accesslog.Break {
-		st, err := backends.Open(ctx, "", dir)
+		st, err := backends.Open(ctx, "", dir, true)
 		if err != nil {
 			t.Fatal(err)
 		}

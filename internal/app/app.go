@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 // the one before.
 func (a *App) build(ctx context.Context, regYAML []byte, regName string, startReg *registry.Registry, serve bool) error {
 	var err error
-	if a.Keyer, err = LoadKey(ctx, a.Config, a.Store, a.Log); err != nil {
+	if a.Keyer, err = LoadKey(ctx, a.Config, a.Store, serve, a.Log); err != nil {
 		return err
 	}
 	a.Registry = registry.NewSource(a.Store, func() time.Time { return a.Clock.Now() }, a.Log)
@@ -130,7 +131,7 @@ func (a *App) Close() {
 // up to date; without, a schema that is not exactly this binary's is
 // refused with one line that says what to run.
 func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (store.Store, error) {
-	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir)
+	st, err := backends.Open(ctx, cfg.DB, cfg.DataDir, migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,8 @@ func PublicURL(cfg *config.Config) string {
 // LoadKey reads the hashing key and makes sure every node sharing the
 // database uses the same one: subject keys hashed under different keys
 // would make erasure miss rows.
-func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, log *slog.Logger) (*minimise.Keyer, error) {
+// Only create (serve) makes a new key file when there is none.
+func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, create bool, log *slog.Logger) (*minimise.Keyer, error) {
 	var key []byte
 	var err error
 	if cfg.Secret != "" {
@@ -238,7 +240,14 @@ func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, log *sl
 	} else {
 		path := filepath.Join(cfg.DataDir, "secret.key")
 		var created bool
-		key, created, err = minimise.LoadOrCreateKey(path)
+		if create {
+			key, created, err = minimise.LoadOrCreateKey(path)
+		} else {
+			key, err = minimise.LoadKey(path)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w; point this command at steward's data with --data, STEWARD_DATA or --config, or give the key with --secret", err)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -69,7 +69,7 @@ func BenchmarkEraseOneSubject(b *testing.B) {
 func fillErase(b, parent *testing.B, dsn string, n int, keyer *minimise.Keyer) store.Store {
 	ctx := context.Background()
 	dir := parent.TempDir()
-	st, err := backends.Open(ctx, dsn, dir)
+	st, err := backends.Open(ctx, dsn, dir, true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -45,6 +45,23 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	return key, true, nil
 }
 
+// LoadKey returns the hashing key stored at path and never creates one:
+// a command pointed at the wrong folder must not invent a second steward.
+// A missing file is an error wrapping fs.ErrNotExist.
+func LoadKey(path string) ([]byte, error) {
+	key, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noKey(path)
+	}
+	return key, err
+}
+
+// noKey is a missing key file; it matches fs.ErrNotExist.
+type noKey string
+
+func (p noKey) Error() string { abs, _ := filepath.Abs(string(p)); return "no hashing key at " + abs }
+func (noKey) Unwrap() error   { return fs.ErrNotExist }
+
 func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -43,7 +43,7 @@ func BenchmarkReadPage(b *testing.B) {
 	for name, dsn := range dsns {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			st, err := backends.Open(ctx, dsn, b.TempDir())
+			st, err := backends.Open(ctx, dsn, b.TempDir(), true)
 			if err != nil {
 				b.Fatal(err)
 			}

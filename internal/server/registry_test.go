@@ -3,14 +3,18 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/store/backends"
 )
 
 // newVersion is the built-in registry with one field added to
@@ -104,5 +108,24 @@ func TestRegistryPublishRefused(t *testing.T) {
 	again := startNode(t, n.srv.Config)
 	if again.srv.Registry.Version() != 1 {
 		t.Fatalf("restart with the same file: version %d", again.srv.Registry.Version())
+	}
+}
+
+// TestServeSaysWhichDataItUses: the first log line names the data folder
+// and the database, so an operator sees at once which steward this is.
+func TestServeSaysWhichDataItUses(t *testing.T) {
+	cfg := testConfig(t, "")
+	n := startNode(t, cfg)
+	first, _, _ := strings.Cut(n.logs.String(), "\n")
+	var line map[string]any
+	if err := json.Unmarshal([]byte(first), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["msg"] != "steward is starting" || line["data"] != cfg.DataDir || line["database"] != "sqlite "+filepath.Join(cfg.DataDir, "steward.db") {
+		t.Fatalf("first log line: %s", first)
+	}
+	pg := testConfig(t, "postgres://steward:hunter2@db.example.org:5432/steward?sslmode=disable")
+	if got := backends.Describe(pg.DB, pg.DataDir); got != "postgres db.example.org:5432/steward" {
+		t.Fatalf("describe: %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/steward-privacy/steward/internal/readapi"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
+	"github.com/steward-privacy/steward/internal/store/backends"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/subject"
 	"github.com/steward-privacy/steward/internal/web/ui"
@@ -86,6 +88,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	if log == nil {
 		log = NewLogger(cfg.LogLevel)
 	}
+	dataDir, _ := filepath.Abs(cfg.DataDir)
+	log.Info("steward is starting", "data", dataDir, "database", backends.Describe(cfg.DB, cfg.DataDir))
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
