@@ -3,18 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/steward-privacy/steward/internal/store/postgres/pgtest"
 	_ "modernc.org/sqlite"
 )
 
@@ -121,18 +118,7 @@ func TestMigrateCLI(t *testing.T) {
 
 func TestMigrateCLIUnversioned(t *testing.T) {
 	dir := t.TempDir()
-	schema, err := os.ReadFile("../../internal/store/sqlite/testdata/schema-unversioned.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, "steward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(string(schema)); err != nil {
-		t.Fatal(err)
-	}
+	unversionedSQLite(t, dir)
 	before := status(t, "--data", dir)
 	if len(before) == 0 || before[0] != "0001_initial baseline" {
 		t.Fatalf("status of an unversioned database: %q", before)
@@ -159,28 +145,7 @@ func TestMigrateCLIUsage(t *testing.T) {
 }
 
 func TestMigrateCLIPostgres(t *testing.T) {
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set STEWARD_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "steward_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn := u.String()
+	dsn := pgtest.Schema(t)
 
 	n := len(status(t, "--db", dsn))
 	code, out, errOut := steward(t, "migrate", "--db", dsn)
@@ -190,4 +155,23 @@ func TestMigrateCLIPostgres(t *testing.T) {
 	if code, out, _ := steward(t, "migrate", "--db", dsn); code != 0 || out != fmt.Sprintf("schema is up to date at version %d (postgres)\n", n) {
 		t.Fatalf("second migrate: %d %q", code, out)
 	}
+}
+
+// unversionedSQLite makes dir's database one that a steward from before
+// versioned migrations created.
+func unversionedSQLite(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	schema, err := os.ReadFile("../../internal/store/sqlite/testdata/schema-unversioned.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "steward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(string(schema)); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

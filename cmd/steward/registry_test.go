@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,18 +68,7 @@ func TestRegistryHistoryAndDiff(t *testing.T) {
 // leaves the schema alone.
 func TestConnectorsCheckDoesNotMigrate(t *testing.T) {
 	dir := t.TempDir()
-	schema, err := os.ReadFile("../../internal/store/sqlite/testdata/schema-unversioned.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, "steward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(string(schema)); err != nil {
-		t.Fatal(err)
-	}
+	db := unversionedSQLite(t, dir)
 	code, _, errOut := steward(t, "connectors", "check", "--data", dir)
 	if code != 1 || !strings.Contains(errOut, "run steward migrate first") {
 		t.Fatalf("connectors check on an old database: %d %q", code, errOut)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,11 +17,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/store/postgres/pgtest"
 )
 
 // sampleEvent is seed 001's example interaction, as a browser sends it.
@@ -553,37 +552,7 @@ func TestOpsEndpoints(t *testing.T) {
 
 // pgSchema makes an empty schema for one test and returns a DSN using it.
 // It skips the test when STEWARD_TEST_POSTGRES is not set.
-func pgSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set STEWARD_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	schema := "steward_srv_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func pgSchema(t testing.TB) string { return pgtest.Schema(t) }
 
 func TestTwoNodesShareOnePostgres(t *testing.T) {
 	dsn := pgSchema(t)

@@ -2,19 +2,14 @@ package workflow
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/postgres"
+	"github.com/steward-privacy/steward/internal/store/postgres/pgtest"
 	"github.com/steward-privacy/steward/internal/store/sqlite"
 )
 
@@ -48,35 +43,7 @@ func migrate(t *testing.T, s store.Store) {
 	}
 }
 
-func pgSchema(t *testing.T) string {
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set STEWARD_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "steward_wf_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func pgSchema(t *testing.T) string { return pgtest.Schema(t) }
 
 var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
