@@ -116,7 +116,7 @@ func (s *Service) mail(r store.Request, kind mailKind, confirmLink string) store
 	}
 	data := map[string]any{
 		"ID": r.ID, "Type": r.Type, "Verb": verb, "Email": r.Email, "StatusURL": notify.Placeholder(secretStatusLink),
-		"Due": r.DueAt.Format("2 January 2006"), "Question": notify.Defang(r.Question), "Reason": notify.Defang(r.RejectReason),
+		"Due": r.DueAt.Format("2 January 2006"), "Question": s.quoted(r, r.Question), "Reason": s.quoted(r, r.RejectReason),
 		"ConfirmDays": int(s.Config.ConfirmWithin.Hours() / 24), "AnswerDays": int(s.Config.AnswerWithin.Hours() / 24),
 		"Controller": s.Config.Controller, "ExportUntil": r.ExportExpiresAt.Format("2 January 2006 15:04 MST"),
 	}
@@ -133,9 +133,16 @@ func (s *Service) mail(r store.Request, kind mailKind, confirmLink string) store
 	return msg
 }
 
+// quoted is text staff wrote (a question, a reason) as a mail quotes it:
+// unable to pose as a placeholder, and without the request's status token
+// should someone have pasted a link, so the mail holds no secret in clear.
+func (s *Service) quoted(r store.Request, text string) string {
+	return strings.ReplaceAll(notify.Defang(text), s.statusToken(r.ID), "(token removed)")
+}
+
 // seal seals the message's secrets. It fails only if a mail's text lacks a
-// placeholder or holds a secret in clear, which the tests of every mail
-// rule out, so like a template that does not parse it panics.
+// placeholder or holds a secret in clear, which the mails' fixed text and
+// quoted rule out, so like a template that does not parse it panics.
 func (s *Service) seal(m *store.OutboxMessage, secrets map[string]string) {
 	if err := s.sealer().Seal(m, secrets); err != nil {
 		panic(err)

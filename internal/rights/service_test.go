@@ -220,7 +220,7 @@ func TestMailsSealTheirLinks(t *testing.T) {
 	if _, err := s.AskUser(ctx, r.ID, "support", "Is ⟦confirmation link⟧ yours?"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RejectRequest(ctx, r.ID, "support", "no answer"); err != nil {
+	if _, err := s.RejectRequest(ctx, r.ID, "support", "you sent us "+s.StatusURL(r.ID)+", but no answer"); err != nil {
 		t.Fatal(err)
 	}
 	d, err := s.Detail(ctx, r.ID)
@@ -251,6 +251,9 @@ func TestMailsSealTheirLinks(t *testing.T) {
 		}
 		if kind == "extended" && !strings.Contains(sent.Body, "see [status page link]") {
 			t.Errorf("extension as sent: %q", sent.Body)
+		}
+		if kind == "rejected" && !strings.Contains(sent.Body, "?token=(token removed), but no answer") {
+			t.Errorf("rejection as sent: %q", sent.Body)
 		}
 	}
 	if got := strings.Join(kinds, " "); got != "confirm received extended question rejected" {
