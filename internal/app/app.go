@@ -100,6 +100,9 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	if a.Keyer, err = LoadKey(ctx, a.Config, a.Store, serve, a.Log); err != nil {
 		return err
 	}
+	// Seals the links in queued mail under a key derived from the hashing
+	// key, which every node sharing the database has (LoadKey checks).
+	a.Notify.Sealer = notify.NewSealer(a.Keyer)
 	a.Registry = registry.NewSource(a.Store, func() time.Time { return a.Clock.Now() }, a.Log)
 	if a.Policy, err = policy.LoadSource(a.Config.Policy, a.Config.Registry == "", startReg, a.Registry, a.Log); err != nil {
 		return err
@@ -213,7 +216,7 @@ func (a *App) buildRights() error {
 	}
 	a.Connectors = set
 	a.Rights = &rights.Service{Store: a.Store, Keyer: a.Keyer, Clock: a.Clock, Log: a.Log, Config: rc,
-		Identity: set.Identity, Connectors: set.List, Wake: a.Notify.Wake}
+		Identity: set.Identity, Connectors: set.List, Wake: a.Notify.Wake, Sealer: a.Notify.Sealer}
 	return nil
 }
 

@@ -36,6 +36,10 @@ type Worker struct {
 	// the attempt limit).
 	Mail    Sender
 	Webhook Sender
+	// Sealer opens messages' sealed secrets just before they are sent
+	// (see secrets.go), and seals mail queued before secrets were sealed.
+	// Without it, a message with sealed secrets is given up.
+	Sealer *Sealer
 
 	// Lease is how long a claimed message is reserved for this worker. It
 	// must exceed the longest send (the senders' timeouts), or another
@@ -131,11 +135,32 @@ func (w *Worker) process(ctx context.Context, m store.OutboxMessage) {
 		w.giveUp(ctx, log, m, fmt.Errorf("unknown message kind %q", m.Kind))
 		return
 	}
+	if len(m.SealedSecrets) == 0 && w.Sealer != nil {
+		var ok bool
+		if m, ok = w.sealLegacy(ctx, log, m); !ok {
+			return
+		}
+	}
+	out := m // what is sent: m with its secrets in place
+	if len(m.SealedSecrets) > 0 {
+		var err error
+		if w.Sealer == nil {
+			err = ErrSecretsNoKey
+		} else {
+			out, err = w.Sealer.Open(m)
+		}
+		if err != nil {
+			// Never send a message whose links would not work; giving it
+			// up drops what cannot be opened.
+			w.giveUp(ctx, log, m, err)
+			return
+		}
+	}
 	var err error
 	if sender == nil {
 		err = fmt.Errorf("no sender is configured for %s messages", m.Kind)
 	} else {
-		err = sender.Send(ctx, m)
+		err = sender.Send(ctx, out)
 	}
 	now := w.Clock.Now()
 	if err == nil {
@@ -156,6 +181,29 @@ func (w *Worker) process(ctx context.Context, m store.OutboxMessage) {
 		return
 	}
 	log.Warn("notify: send failed; will retry", "err", LogText(err), "retry_at", next)
+}
+
+// sealLegacy seals a message queued before secrets were sealed (one whose
+// links hold a status token or confirmation code in clear) before it is
+// sent, so it holds them in clear no longer, and not once sent. It returns
+// the message to go on with, or false when the message must wait for its
+// lease to run out (the store could not record the sealing).
+func (w *Worker) sealLegacy(ctx context.Context, log *slog.Logger, m store.OutboxMessage) (store.OutboxMessage, bool) {
+	sealed, found, err := w.Sealer.SealLegacy(m)
+	if err != nil {
+		// Its text is not what sealing expects; send it as it was written.
+		log.Warn("notify: could not seal a message written before secrets were sealed; sending it as written", "err", err)
+		return m, true
+	}
+	if !found {
+		return m, true
+	}
+	if err := w.Store.SealOutbox(ctx, m.ID, sealed.Body, sealed.SealedSecrets); err != nil {
+		log.Error("notify: could not store the sealing of a message written before secrets were sealed; it is tried again after its lease", "err", err)
+		return m, false
+	}
+	log.Info("notify: sealed the secrets of a message written before secrets were sealed")
+	return sealed, true
 }
 
 func (w *Worker) giveUp(ctx context.Context, log *slog.Logger, m store.OutboxMessage, err error) {

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -96,26 +97,66 @@ If you think this is a mistake, you are welcome to make a new request.
 `},
 }
 
-// mail renders one e-mail to the request's address.
-func (s *Service) mail(r store.Request, kind mailKind, extra map[string]string) store.OutboxMessage {
+// The secrets mails carry, by the name of their placeholder. A mail's text
+// names them only by placeholder; their values are sealed with the message
+// (notify.Sealer), so the outbox holds neither in clear, and the worker
+// drops them once the mail is sent.
+const (
+	secretStatusLink  = "status page link"  // opens the status page and the access archive
+	secretConfirmLink = "confirmation link" // confirms the request
+)
+
+// mail renders one e-mail to the request's address; confirmLink is the
+// confirmation link, for the mail that asks for it. Both links stand in
+// the text as placeholders and are sealed with the message.
+func (s *Service) mail(r store.Request, kind mailKind, confirmLink string) store.OutboxMessage {
 	verb := "erase"
 	if r.Type == Access {
 		verb = "send you a copy of"
 	}
 	data := map[string]any{
-		"ID": r.ID, "Type": r.Type, "Verb": verb, "Email": r.Email, "StatusURL": s.StatusURL(r.ID),
-		"Due": r.DueAt.Format("2 January 2006"), "Question": r.Question, "Reason": r.RejectReason,
+		"ID": r.ID, "Type": r.Type, "Verb": verb, "Email": r.Email, "StatusURL": notify.Placeholder(secretStatusLink),
+		"Due": r.DueAt.Format("2 January 2006"), "Question": s.quoted(r, r.Question), "Reason": s.quoted(r, r.RejectReason),
 		"ConfirmDays": int(s.Config.ConfirmWithin.Hours() / 24), "AnswerDays": int(s.Config.AnswerWithin.Hours() / 24),
 		"Controller": s.Config.Controller, "ExportUntil": r.ExportExpiresAt.Format("2 January 2006 15:04 MST"),
 	}
-	for k, v := range extra {
-		data[k] = v
+	values := map[string]string{secretStatusLink: s.StatusURL(r.ID)}
+	if confirmLink != "" {
+		data["ConfirmURL"], values[secretConfirmLink] = notify.Placeholder(secretConfirmLink), confirmLink
 	}
 	m := mails[kind]
-	return store.OutboxMessage{
+	msg := store.OutboxMessage{
 		Kind: store.OutboxEmail, To: r.Email, Subject: strings.TrimSpace(render(m.subject, data)), Body: render(m.body, data),
 		Ref: "request:" + r.ID + ":" + string(kind), CreatedAt: s.Clock.Now().UTC(),
 	}
+	s.seal(&msg, values)
+	return msg
+}
+
+// quoted is text staff wrote (a question, a reason) as a mail quotes it:
+// unable to pose as a placeholder, and without the request's status token
+// should someone have pasted a link, so the mail holds no secret in clear.
+func (s *Service) quoted(r store.Request, text string) string {
+	return strings.ReplaceAll(notify.Defang(text), s.statusToken(r.ID), "(token removed)")
+}
+
+// seal seals the message's secrets. It fails only if a mail's text lacks a
+// placeholder or holds a secret in clear, which the mails' fixed text and
+// quoted rule out, so like a template that does not parse it panics.
+func (s *Service) seal(m *store.OutboxMessage, secrets map[string]string) {
+	if err := s.sealer().Seal(m, secrets); err != nil {
+		panic(err)
+	}
+}
+
+// sealer is the Service's Sealer, or one derived from its hashing key
+// (the same key, so the same Sealer, as the outbox worker's).
+func (s *Service) sealer() *notify.Sealer {
+	if s.Sealer != nil {
+		return s.Sealer
+	}
+	s.sealerOnce.Do(func() { s.derivedSealer = notify.NewSealer(s.Keyer) })
+	return s.derivedSealer
 }
 
 // statusMail is the e-mail a transition into to sends the person.
@@ -125,13 +166,13 @@ func (s *Service) statusMail(r store.Request, to Status) (store.OutboxMessage, b
 	}
 	switch to {
 	case Received:
-		return s.mail(r, mailReceived, nil), true
+		return s.mail(r, mailReceived, ""), true
 	case WaitingForUser:
-		return s.mail(r, mailQuestion, nil), true
+		return s.mail(r, mailQuestion, ""), true
 	case Done:
-		return s.mail(r, mailDone, nil), true
+		return s.mail(r, mailDone, ""), true
 	case Rejected:
-		return s.mail(r, mailRejected, nil), true
+		return s.mail(r, mailRejected, ""), true
 	}
 	return store.OutboxMessage{}, false
 }

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/subject"
 	"github.com/steward-privacy/steward/internal/workflow"
@@ -65,6 +67,12 @@ type Service struct {
 	Connectors []Connector
 	// Wake, when set, tells the outbox worker a message is waiting.
 	Wake func()
+	// Sealer seals the links in e-mails (status page, confirmation) into
+	// their outbox messages; nil means one derived from Keyer.
+	Sealer *notify.Sealer
+
+	sealerOnce    sync.Once
+	derivedSealer *notify.Sealer
 }
 
 // Intake is a new request as a channel received it.
@@ -142,7 +150,7 @@ func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 	if r.Email != "" {
 		code := secret()
 		r.ConfirmHash = hashToken(code)
-		out = append(out, s.mail(r, mailConfirm, map[string]string{"ConfirmURL": s.confirmURL(r.ID, code)}))
+		out = append(out, s.mail(r, mailConfirm, s.confirmURL(r.ID, code)))
 	} else if in.Channel == ChannelFacebook {
 		note += "; no account is linked to this Facebook user, so there is nobody to confirm"
 	}

@@ -83,9 +83,16 @@ func confirmed(t *testing.T, s *Service, email string) store.Request {
 	if err != nil || len(mails) != 1 {
 		t.Fatalf("confirmation mail: %v %v", mails, err)
 	}
-	code := codeParam.FindStringSubmatch(mails[0].Body)
+	if codeParam.MatchString(mails[0].Body) {
+		t.Fatalf("the code is in the stored mail in clear: %q", mails[0].Body)
+	}
+	sent, err := s.sealer().Open(mails[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := codeParam.FindStringSubmatch(sent.Body)
 	if code == nil {
-		t.Fatalf("no code in %q", mails[0].Body)
+		t.Fatalf("no code in %q", sent.Body)
 	}
 	if _, err := s.Confirm(ctx, id, s.statusToken(id), code[1]); err != nil {
 		t.Fatal(err)
@@ -204,5 +211,60 @@ func TestDeadlinesRejectOnTheServiceClock(t *testing.T) {
 	}
 	if m := d.Messages[len(d.Messages)-1]; !strings.HasSuffix(m.Ref, ":rejected") || !strings.Contains(m.Body, "not confirmed in time") {
 		t.Fatalf("rejection mail: %+v", m)
+	}
+}
+
+// TestMailsSealTheirLinks: every mail a request causes names its links
+// only by placeholder, seals them bound to the message, and opens (as the
+// worker does before sending) to the working links. Text from people
+// cannot pose as a placeholder.
+func TestMailsSealTheirLinks(t *testing.T) {
+	s, _, _ := newService(t)
+	ctx := context.Background()
+	r := confirmed(t, s, "m@example.org")
+	if _, err := s.Extend(ctx, r.ID, "support", "see ⟦status page link⟧"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AskUser(ctx, r.ID, "support", "Is ⟦confirmation link⟧ yours?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RejectRequest(ctx, r.ID, "support", "you sent us "+s.StatusURL(r.ID)+", but no answer"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Detail(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := s.statusToken(r.ID)
+	var kinds []string
+	for _, m := range d.Messages {
+		kind := m.Ref[strings.LastIndexByte(m.Ref, ':')+1:]
+		kinds = append(kinds, kind)
+		if m.Kind != store.OutboxEmail {
+			continue
+		}
+		if strings.Contains(m.Subject+m.Body, token) || !strings.Contains(m.Body, "⟦status page link⟧") || len(m.SealedSecrets) == 0 {
+			t.Errorf("%s as stored: %q, sealed %d bytes", kind, m.Body, len(m.SealedSecrets))
+			continue
+		}
+		sent, err := s.sealer().Open(m)
+		if err != nil || !strings.Contains(sent.Body, s.StatusURL(r.ID)) || strings.Contains(sent.Body, "⟦") {
+			t.Errorf("%s as sent: %q %v", kind, sent.Body, err)
+		}
+		if kind == "confirm" && !strings.Contains(sent.Body, "/confirm?token="+token+"&code=") {
+			t.Errorf("confirmation as sent: %q", sent.Body)
+		}
+		if kind == "question" && !strings.Contains(sent.Body, "Is [confirmation link] yours?") {
+			t.Errorf("question as sent: %q", sent.Body)
+		}
+		if kind == "extended" && !strings.Contains(sent.Body, "see [status page link]") {
+			t.Errorf("extension as sent: %q", sent.Body)
+		}
+		if kind == "rejected" && !strings.Contains(sent.Body, "?token=(token removed), but no answer") {
+			t.Errorf("rejection as sent: %q", sent.Body)
+		}
+	}
+	if got := strings.Join(kinds, " "); got != "confirm received extended question rejected" {
+		t.Fatalf("messages: %s", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -125,11 +126,13 @@ func (s *Service) Extend(ctx context.Context, id, actor, reason string) (store.R
 }
 
 func (s *Service) extensionMail(r store.Request) store.OutboxMessage {
-	m := s.mail(r, mailReceived, nil)
+	m := s.mail(r, mailReceived, "")
 	m.Subject = "More time needed for your request " + r.ID
-	m.Body = "Hello,\n\nWe need more time to complete your " + r.Type + " request " + r.ID + ", because:\n\n  " + r.ExtensionReason +
-		"\n\nThe new deadline is " + r.DueAt.Format("2 January 2006") + ". Follow it here:\n\n  " + s.StatusURL(r.ID) + "\n\n" + s.Config.Controller + "\n"
+	m.Body = "Hello,\n\nWe need more time to complete your " + r.Type + " request " + r.ID + ", because:\n\n  " + s.quoted(r, r.ExtensionReason) +
+		"\n\nThe new deadline is " + r.DueAt.Format("2 January 2006") + ". Follow it here:\n\n  " + notify.Placeholder(secretStatusLink) +
+		"\n\n" + s.Config.Controller + "\n"
 	m.Ref = "request:" + r.ID + ":extended"
+	s.seal(&m, map[string]string{secretStatusLink: s.StatusURL(r.ID)}) // sealed again: bound to this text
 	return m
 }
 

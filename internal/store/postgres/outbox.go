@@ -13,12 +13,12 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-const outboxCols = "id, kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at"
+const outboxCols = "id, kind, recipient, subject, body, secrets, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at"
 
 func scanOutbox(row pgx.Row) (store.OutboxMessage, error) {
 	var m store.OutboxMessage
 	var s, f *time.Time
-	if err := row.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, &m.Ref, &m.CreatedAt, &m.NextAttemptAt, &m.Attempts, &m.LastError, &s, &f); err != nil {
+	if err := row.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, &m.SealedSecrets, &m.Ref, &m.CreatedAt, &m.NextAttemptAt, &m.Attempts, &m.LastError, &s, &f); err != nil {
 		return m, err
 	}
 	m.CreatedAt, m.NextAttemptAt, m.SentAt, m.FailedAt = m.CreatedAt.UTC(), m.NextAttemptAt.UTC(), fromNull(s), fromNull(f)
@@ -56,6 +56,7 @@ func enqueueOutbox(ctx context.Context, db execer, msgs []store.OutboxMessage) e
 		return nil
 	}
 	var kind, to, subj, body, ref []string
+	var sealed [][]byte
 	var created, next []time.Time
 	for _, m := range msgs {
 		n := m.NextAttemptAt
@@ -64,10 +65,15 @@ func enqueueOutbox(ctx context.Context, db execer, msgs []store.OutboxMessage) e
 		}
 		kind, to, subj, body, ref = append(kind, m.Kind), append(to, m.To), append(subj, m.Subject), append(body, m.Body), append(ref, m.Ref)
 		created, next = append(created, m.CreatedAt), append(next, n)
+		var x []byte // nil, so "no secrets" is NULL
+		if len(m.SealedSecrets) > 0 {
+			x = m.SealedSecrets
+		}
+		sealed = append(sealed, x)
 	}
-	_, err := db.Exec(ctx, `INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at)
-		SELECT k, t, s, b, r, c, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-		WITH ORDINALITY AS u(k, t, s, b, r, c, n, o) ORDER BY o`, kind, to, subj, body, ref, created, next)
+	_, err := db.Exec(ctx, `INSERT INTO outbox(kind, recipient, subject, body, secrets, ref, created_at, next_attempt_at)
+		SELECT k, t, s, b, x, r, c, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+		WITH ORDINALITY AS u(k, t, s, b, x, r, c, n, o) ORDER BY o`, kind, to, subj, body, sealed, ref, created, next)
 	return wrap(err)
 }
 
@@ -92,8 +98,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	return out, nil
 }
 
+// MarkOutboxSent drops the sealed secrets with the same write: a sent
+// message keeps none.
 func (s *Store) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE outbox SET sent_at = $1 WHERE id = $2", at, id)
+	tag, err := s.pool.Exec(ctx, "UPDATE outbox SET sent_at = $1, secrets = NULL WHERE id = $2", at, id)
 	if err != nil {
 		return wrap(err)
 	}
@@ -104,12 +112,13 @@ func (s *Store) MarkOutboxSent(ctx context.Context, id int64, at time.Time) erro
 }
 
 // MarkOutboxRetry leaves a message that is already sent (another node
-// delivered it after this one's lease ran out) as sent.
+// delivered it after this one's lease ran out) as sent. Giving up drops the
+// sealed secrets: nothing will send them.
 func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, errText string, now, next time.Time) error {
 	var exists bool
 	var err error
 	if next.IsZero() {
-		err = s.pool.QueryRow(ctx, `WITH u AS (UPDATE outbox SET last_error = $1, failed_at = $2 WHERE id = $3 AND sent_at IS NULL RETURNING 1)
+		err = s.pool.QueryRow(ctx, `WITH u AS (UPDATE outbox SET last_error = $1, failed_at = $2, secrets = NULL WHERE id = $3 AND sent_at IS NULL RETURNING 1)
 			SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $3)`, errText, now, id).Scan(&exists)
 	} else {
 		err = s.pool.QueryRow(ctx, `WITH u AS (UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL RETURNING 1)
@@ -119,6 +128,17 @@ func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, errText string, n
 		return wrap(err)
 	}
 	if !exists {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) SealOutbox(ctx context.Context, id int64, body string, sealed []byte) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE outbox SET body = $1, secrets = $2 WHERE id = $3 AND sent_at IS NULL AND failed_at IS NULL AND secrets IS NULL", body, sealed, id)
+	if err != nil {
+		return wrap(err)
+	}
+	if tag.RowsAffected() == 0 {
 		return store.ErrNotFound
 	}
 	return nil

@@ -9,12 +9,12 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-const outboxCols = "id, kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at"
+const outboxCols = "id, kind, recipient, subject, body, secrets, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at"
 
 func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxMessage, error) {
 	var m store.OutboxMessage
 	var c, n, s, f int64
-	if err := sc.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, &m.Ref, &c, &n, &m.Attempts, &m.LastError, &s, &f); err != nil {
+	if err := sc.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, &m.SealedSecrets, &m.Ref, &c, &n, &m.Attempts, &m.LastError, &s, &f); err != nil {
 		return m, err
 	}
 	m.CreatedAt, m.NextAttemptAt, m.SentAt, m.FailedAt = tm(c), tm(n), tm(s), tm(f)
@@ -58,8 +58,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	return out, nil
 }
 
+// MarkOutboxSent drops the sealed secrets with the same write: a sent
+// message keeps none.
 func (s *Store) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, "UPDATE outbox SET sent_at = ? WHERE id = ?", us(at), id)
+	res, err := s.w.ExecContext(ctx, "UPDATE outbox SET sent_at = ?, secrets = NULL WHERE id = ?", us(at), id)
 	if err != nil {
 		return wrap(err)
 	}
@@ -70,11 +72,12 @@ func (s *Store) MarkOutboxSent(ctx context.Context, id int64, at time.Time) erro
 }
 
 // MarkOutboxRetry leaves a message that is already sent (another worker
-// delivered it after this one's lease ran out) as sent.
+// delivered it after this one's lease ran out) as sent. Giving up drops the
+// sealed secrets: nothing will send them.
 func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, errText string, now, next time.Time) error {
 	var err error
 	if next.IsZero() {
-		_, err = s.w.ExecContext(ctx, "UPDATE outbox SET last_error = ?, failed_at = ? WHERE id = ? AND sent_at = 0", errText, us(now), id)
+		_, err = s.w.ExecContext(ctx, "UPDATE outbox SET last_error = ?, failed_at = ?, secrets = NULL WHERE id = ? AND sent_at = 0", errText, us(now), id)
 	} else {
 		_, err = s.w.ExecContext(ctx, "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ? AND sent_at = 0", errText, us(next), id)
 	}
@@ -83,6 +86,17 @@ func (s *Store) MarkOutboxRetry(ctx context.Context, id int64, errText string, n
 	}
 	var one int
 	return wrap(s.w.QueryRowContext(ctx, "SELECT 1 FROM outbox WHERE id = ?", id).Scan(&one))
+}
+
+func (s *Store) SealOutbox(ctx context.Context, id int64, body string, sealed []byte) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE outbox SET body = ?, secrets = ? WHERE id = ? AND sent_at = 0 AND failed_at = 0 AND secrets IS NULL", body, sealed, id)
+	if err != nil {
+		return wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // ListOutbox matches the prefix as a range over the ref index; BINARY

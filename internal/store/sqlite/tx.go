@@ -60,18 +60,27 @@ func (t tx) AppendRequestEvent(ctx context.Context, ev store.RequestEvent) error
 func (t tx) EnqueueOutbox(ctx context.Context, msgs []store.OutboxMessage) error {
 	for start := 0; start < len(msgs); start += chunk {
 		part := msgs[start:min(start+chunk, len(msgs))]
-		args := make([]any, 0, 7*len(part))
+		args := make([]any, 0, 8*len(part))
 		for _, m := range part {
 			next := m.NextAttemptAt
 			if next.IsZero() {
 				next = m.CreatedAt
 			}
-			args = append(args, m.Kind, m.To, m.Subject, m.Body, m.Ref, us(m.CreatedAt), us(next))
+			args = append(args, m.Kind, m.To, m.Subject, m.Body, nilIfEmpty(m.SealedSecrets), m.Ref, us(m.CreatedAt), us(next))
 		}
-		if _, err := t.tx.ExecContext(ctx, "INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at) VALUES "+
-			placeholders(len(part), 7), args...); err != nil {
+		if _, err := t.tx.ExecContext(ctx, "INSERT INTO outbox(kind, recipient, subject, body, secrets, ref, created_at, next_attempt_at) VALUES "+
+			placeholders(len(part), 8), args...); err != nil {
 			return wrap(err)
 		}
 	}
 	return nil
+}
+
+// nilIfEmpty stores an empty byte slice as NULL, so "no secrets" has one
+// form in the database.
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,15 +76,21 @@ func migrateFresh(t *testing.T, s store.Store) {
 	}
 }
 
+// LegacyOutbox inserts outbox rows, with their SentAt, FailedAt and
+// Attempts, the way steward wrote them before migration 0003 (no sealed
+// secrets column), in a plain INSERT.
+type LegacyOutbox func(t *testing.T, msgs ...store.OutboxMessage)
+
 // Upgrade checks that a database made before migrations were versioned is
 // adopted in place with every row kept. legacy returns a store on a
 // database holding the unversioned schema.sql (no schema_migrations), not
-// yet migrated. The rows are written through the store API, which writes
-// exactly what the unversioned steward wrote; once a migration changes a
-// table these methods write, they must become plain INSERTs.
-func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
+// yet migrated, and a way to write outbox rows into it. The other rows are
+// written through the store API, which writes exactly what the unversioned
+// steward wrote; once a migration changes a table these methods write,
+// they must become plain INSERTs, as the outbox's are.
+func Upgrade(t *testing.T, legacy func(t *testing.T) (store.Store, LegacyOutbox)) {
 	ctx := context.Background()
-	s := legacy(t)
+	s, legacyOutbox := legacy(t)
 	before, err := s.MigrationStatus(ctx)
 	if err != nil || len(before) == 0 || !before[0].Applied || !before[0].Baseline || !before[0].AppliedAt.IsZero() {
 		t.Fatalf("status of the unversioned database: %+v %v", before, err)
@@ -112,8 +119,7 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	r := request("r1", "s1", "erasure", "waiting_for_email_confirmation", t0)
-	if err := createRequest(ctx, s, r, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: r.Status, Note: "made"},
-		store.OutboxMessage{Kind: store.OutboxEmail, To: r.Email, Subject: "Confirm", Body: "link", Ref: "request:r1", CreatedAt: t0}); err != nil {
+	if err := createRequest(ctx, s, r, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: r.Status, Note: "made"}); err != nil {
 		t.Fatal(err)
 	}
 	r.Status, r.StatusAt, r.EmailConfirmedAt = "received", t0.Add(time.Hour), t0.Add(time.Hour)
@@ -123,16 +129,9 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
 	if err := s.SaveStep(ctx, store.RequestStep{RequestID: "r1", Connector: "app", Phase: "deactivate", Status: "done", Count: 1, Detail: "ok", Attempts: 1, StartedAt: t0, FinishedAt: t0.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnqueueOutbox(ctx, []store.OutboxMessage{{Kind: store.OutboxWebhook, To: "ops", Body: "{}", Ref: "request:r1:done", CreatedAt: t0}}); err != nil {
-		t.Fatal(err)
-	}
-	claimed, err := s.ClaimOutbox(ctx, t0.Add(time.Minute), 1, time.Minute)
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("claim: %+v %v", claimed, err)
-	}
-	if err := s.MarkOutboxSent(ctx, claimed[0].ID, t0.Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	// Mail as steward wrote it before secrets were sealed: the links carry
+	// the status token and the confirmation code in clear.
+	legacyOutbox(t, outboxBeforeSealing()...)
 	if err := s.CreateUser(ctx, store.User{ID: "u1", Email: "desk@example.org", Role: "support", PasswordHash: "$argon2id$x", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,19 +202,7 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
 	if steps, err := s.RequestSteps(ctx, "r1"); err != nil || len(steps) != 1 || steps[0].Detail != "ok" {
 		t.Fatalf("steps: %+v %v", steps, err)
 	}
-	out, err := s.ListOutbox(ctx, "request:r1", 10)
-	if err != nil || len(out) != 2 {
-		t.Fatalf("outbox: %+v %v", out, err)
-	}
-	sent := 0
-	for _, m := range out {
-		if !m.SentAt.IsZero() {
-			sent++
-		}
-	}
-	if sent != 1 {
-		t.Fatalf("outbox: %+v", out)
-	}
+	checkOutboxAfterSealing(t, s)
 	if u, err := s.UserByEmail(ctx, "desk@example.org"); err != nil || u.ID != "u1" || u.PasswordHash != "$argon2id$x" {
 		t.Fatalf("user: %+v %v", u, err)
 	}
@@ -233,5 +220,58 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) store.Store) {
 	}
 	if res, err := accesslog.Verify(ctx, s); err != nil || res.Break != nil || res.Checked != 3 {
 		t.Fatalf("access log chain across the upgrade: %+v %v", res, err)
+	}
+}
+
+// The secrets in outboxBeforeSealing's links.
+const (
+	legacyToken = "0123456789abcdef0123456789abcdef0123456789a"
+	legacyCode  = "abcdefghijkmnpqrstuvwxyz23456789abcdefg" // 39 characters
+)
+
+func legacyMail(id string) string {
+	return "Please confirm it by opening this link:\n\n  http://steward.test/privacy/requests/" + id + "/confirm?token=" + legacyToken +
+		"&code=" + legacyCode + "\n\nFollow it here:\n\n  http://steward.test/privacy/requests/" + id + "?token=" + legacyToken + "\n"
+}
+
+// outboxBeforeSealing is one message in each state, and some text that
+// only looks like a link's secret.
+func outboxBeforeSealing() []store.OutboxMessage {
+	at := t0.Add(time.Minute)
+	return []store.OutboxMessage{
+		{Kind: store.OutboxEmail, To: "ana@example.org", Subject: "Confirm", Body: legacyMail("r1"), Ref: "request:r1:confirm", CreatedAt: t0, NextAttemptAt: t0, Attempts: 1, SentAt: at},
+		{Kind: store.OutboxEmail, To: "bo@example.org", Subject: "Confirm", Body: legacyMail("r2"), Ref: "request:r2:confirm", CreatedAt: t0, NextAttemptAt: t0, Attempts: 1, FailedAt: at, LastError: "550"},
+		{Kind: store.OutboxEmail, To: "cy@example.org", Subject: "Confirm", Body: legacyMail("r3"), Ref: "request:r3:confirm", CreatedAt: t0, NextAttemptAt: at, Attempts: 1, LastError: "451"},
+		{Kind: store.OutboxWebhook, To: "ops", Body: `{"text":"done"}`, Ref: "request:r1:done", CreatedAt: t0, NextAttemptAt: t0, Attempts: 1, SentAt: at},
+		{Kind: store.OutboxEmail, To: "ana@example.org", Subject: "A question", Body: "Is ?token=short or &code=" + legacyCode + "x yours?", Ref: "request:r1:question", CreatedAt: t0, NextAttemptAt: t0, Attempts: 1, SentAt: at},
+	}
+}
+
+// checkOutboxAfterSealing: migration 0003 removed the secrets from sent
+// and given-up mail, kept the rest of its text, and left waiting mail as
+// it was (the worker seals it when it claims it).
+func checkOutboxAfterSealing(t *testing.T, s store.Store) {
+	t.Helper()
+	out, err := s.ListOutbox(context.Background(), "request:", 10)
+	if err != nil || len(out) != 5 {
+		t.Fatalf("outbox: %+v %v", out, err)
+	}
+	scrubbed := func(id string) string {
+		return strings.NewReplacer(legacyToken, "(removed after sending)", legacyCode, "(removed after sending)").Replace(legacyMail(id))
+	}
+	want := map[string]string{
+		"request:r1:confirm":  scrubbed("r1"),
+		"request:r2:confirm":  scrubbed("r2"),
+		"request:r3:confirm":  legacyMail("r3"),
+		"request:r1:done":     `{"text":"done"}`,
+		"request:r1:question": "Is ?token=short or &code=" + legacyCode + "x yours?",
+	}
+	for _, m := range out {
+		if m.Body != want[m.Ref] || m.SealedSecrets != nil {
+			t.Errorf("%s after the upgrade: %q, sealed %x; want %q", m.Ref, m.Body, m.SealedSecrets, want[m.Ref])
+		}
+	}
+	if !strings.Contains(scrubbed("r1"), "/confirm?token=(removed after sending)&code=(removed after sending)\n") {
+		t.Fatalf("the expected text is wrong: %q", scrubbed("r1"))
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -180,6 +181,96 @@ func outboxConcurrentClaimers(t *testing.T, s store.Store) {
 	for id, c := range seen {
 		if c != 1 {
 			t.Fatalf("message %d claimed %d times", id, c)
+		}
+	}
+}
+
+// outboxSealedSecrets: a message's sealed secrets are stored as given,
+// kept through retries, and dropped when it is sent or given up; a message
+// from before sealing can be sealed once, while it waits.
+func outboxSealedSecrets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	sealed := func(i int) []byte { return []byte{1, 0, byte(i), 0xff, '\n', 'x'} }
+	err := s.EnqueueOutbox(ctx, []store.OutboxMessage{
+		{Kind: store.OutboxEmail, To: "a@example.org", Body: "link: ⟦status page link⟧", SealedSecrets: sealed(1), Ref: "s1", CreatedAt: t0},
+		{Kind: store.OutboxEmail, To: "b@example.org", Body: "link: ⟦status page link⟧", SealedSecrets: sealed(2), Ref: "s2", CreatedAt: t0.Add(time.Second)},
+		{Kind: store.OutboxEmail, To: "c@example.org", Body: "link: ⟦status page link⟧", SealedSecrets: sealed(3), Ref: "s3", CreatedAt: t0.Add(2 * time.Second)},
+		{Kind: store.OutboxWebhook, To: "ops", Body: "{}", SealedSecrets: []byte{}, Ref: "s4", CreatedAt: t0.Add(3 * time.Second)},
+		{Kind: store.OutboxEmail, To: "d@example.org", Body: "old: ?token=abc", Ref: "s5", CreatedAt: t0.Add(4 * time.Second)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := claim(t, s, t0.Add(time.Minute), 10, time.Minute)
+	if refs(got) != "[s1#1 s2#1 s3#1 s4#1 s5#1]" {
+		t.Fatalf("claim: %s", refs(got))
+	}
+	for i, m := range got[:3] {
+		if !bytes.Equal(m.SealedSecrets, sealed(i+1)) {
+			t.Fatalf("%s: sealed secrets %x", m.Ref, m.SealedSecrets)
+		}
+	}
+	if got[3].SealedSecrets != nil || got[4].SealedSecrets != nil {
+		t.Fatalf("no secrets read back as %x, %x; want nil", got[3].SealedSecrets, got[4].SealedSecrets)
+	}
+	now := t0.Add(2 * time.Minute)
+	for _, m := range []store.OutboxMessage{got[0], got[3]} {
+		if err := s.MarkOutboxSent(ctx, m.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkOutboxRetry(ctx, got[1].ID, "451", now, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkOutboxRetry(ctx, got[2].ID, "550", now, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// A message from before sealing: sealed once while it waits.
+	if err := s.SealOutbox(ctx, got[4].ID, "old: ?token=⟦token⟧", sealed(5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SealOutbox(ctx, got[4].ID, "again", sealed(6)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("sealing a sealed message: %v", err)
+	}
+	for _, id := range []int64{got[0].ID, got[2].ID, 1 << 40} { // sent, given up, unknown
+		if err := s.SealOutbox(ctx, id, "x", sealed(7)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("sealing message %d: %v", id, err)
+		}
+	}
+	list, err := s.ListOutbox(ctx, "s", 10)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	for _, c := range []struct {
+		m    store.OutboxMessage
+		want []byte
+		body string
+	}{
+		{list[0], nil, "link: ⟦status page link⟧"},       // sent
+		{list[1], sealed(2), "link: ⟦status page link⟧"}, // will retry
+		{list[2], nil, "link: ⟦status page link⟧"},       // given up
+		{list[3], nil, "{}"},                             // never had any
+		{list[4], sealed(5), "old: ?token=⟦token⟧"},      // sealed late
+	} {
+		if !bytes.Equal(c.m.SealedSecrets, c.want) || (c.want == nil) != (c.m.SealedSecrets == nil) || c.m.Body != c.body {
+			t.Errorf("%s: sealed %x, body %q; want %x, %q", c.m.Ref, c.m.SealedSecrets, c.m.Body, c.want, c.body)
+		}
+	}
+	// A late give-up of a sent message changes nothing.
+	if err := s.MarkOutboxRetry(ctx, got[0].ID, "late", now, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.ListOutbox(ctx, "s1", 1); again[0].SentAt.IsZero() || again[0].SealedSecrets != nil {
+		t.Fatalf("after a late give-up: %+v", again[0])
+	}
+	// The retried message is claimed with its secrets; the late-sealed one too.
+	got = claim(t, s, now.Add(2*time.Minute), 10, time.Minute)
+	if refs(got) != "[s2#2 s5#2]" {
+		t.Fatalf("claim after retry: %s", refs(got))
+	}
+	for _, m := range got {
+		if len(m.SealedSecrets) == 0 {
+			t.Fatalf("%s claimed without its secrets", m.Ref)
 		}
 	}
 }

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("AccessLog", func(t *testing.T) { accessLog(t, open(t)) })
 	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
 	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })
+	t.Run("OutboxSealedSecrets", func(t *testing.T) { outboxSealedSecrets(t, open(t)) })
 	t.Run("Accounts", func(t *testing.T) { accounts(t, open(t)) })
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
 }
