@@ -265,6 +265,8 @@ func Verify(ctx context.Context, st store.AccessLog, opt Options) (Result, error
 						a.source(), rewritten(confirmed+1, e.Seq))}
 					break
 				}
+			}
+			if failed == nil && len(want[e.Seq]) > 0 {
 				confirmed = e.Seq
 			}
 			if failed == nil && p.index[i] != "" {

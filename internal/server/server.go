@@ -284,8 +284,11 @@ func (s *Server) Close() {
 // (or from another node).
 func (s *Server) lastCheckpoint() {
 	c := s.Checkpoints
-	if c == nil || c.Every <= 0 && c.AfterEntries <= 0 {
-		return
+	s.notifyMu.Lock()
+	started := s.notifyEnd != nil
+	s.notifyMu.Unlock()
+	if !started || c.Every <= 0 && c.AfterEntries <= 0 {
+		return // a start that failed, or checkpoints are off
 	}
 	s.Access.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -52,6 +52,11 @@ func TestTickerSignsCheckpoints(t *testing.T) {
 	cfg.CheckpointEmail = "auditor@example.org"
 	n := startNode(t, cfg)
 	ctx := context.Background()
+	// Started (shutdown signs only a node that served), with the
+	// background loops stopped at once: the test ticks by hand.
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	n.srv.Start(stopped)
 	read := func() {
 		t.Helper()
 		if err := n.srv.Access.Append(ctx, &store.AccessEntry{At: n.clock.Now(), Actor: "a", Role: "auditor", Decision: "allowed"}); err != nil {
