@@ -18,6 +18,7 @@ func TestCommandsDoNotInventASteward(t *testing.T) {
 		{"user", "list", "--data", dir},
 		{"log", "verify", "--data", dir},
 		{"log", "head", "--data", dir},
+		{"log", "checkpoints", "--data", dir},
 		{"registry", "history", "--data", dir},
 		{"requests", "receipt", "--data", dir, "r-x"},
 		{"connectors", "check", "--data", dir},

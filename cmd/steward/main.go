@@ -32,7 +32,9 @@ usage:
   steward user add --email E --role ROLE         add a person's account (password from a prompt or stdin)
   steward user list                               list accounts
   steward user disable EMAIL                      disable an account and end its sessions
-  steward log verify                              check the access log's hash chain from the first entry
+  steward log verify                              check the access log: its chain from the first entry, its subject
+                                                  index and its signed checkpoints (--checkpoint FILE: a witness's copy)
+  steward log checkpoints                         list the signed checkpoints of the access log's head
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
   steward requests receipt ID                     print and verify an erasure receipt
   steward connectors check [--rights FILE]        test every connector's settings and reach

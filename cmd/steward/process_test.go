@@ -236,6 +236,9 @@ func TestCLIBadInput(t *testing.T) {
 		{"revoke unknown", []string{"token", "revoke", "--data", dir, "nope"}, 1, "no token with id nope"},
 		{"bad db", []string{"migrate", "--db", "mysql://x", "--data", dir}, 1, "steward:"},
 		{"bad registry", []string{"serve", "--registry", bad, "--data", dir, "--addr", "127.0.0.1:0"}, 1, "problem"},
+		{"checkpoint webhook not configured", []string{"serve", "--checkpoint-webhook", "auditors", "--data", dir, "--addr", "127.0.0.1:0"}, 1, `no webhook named "auditors"`},
+		{"checkpoint e-mail not an address", []string{"serve", "--checkpoint-email", "Auditor <a@example.org>, b@example.org", "--data", dir, "--addr", "127.0.0.1:0"}, 1, "--checkpoint-email"},
+		{"checkpoint every negative", []string{"serve", "--checkpoint-every", "-1h", "--data", dir, "--addr", "127.0.0.1:0"}, 1, "must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -83,6 +83,9 @@ func Seal(e *Entry, prev []byte) {
 type Break struct {
 	Seq    int64
 	Reason string
+	// Forged: a checkpoint does not verify under this server's key; Seq
+	// is the entry it names (zero when not even that can be read).
+	Forged bool
 }
 
 func (b *Break) Error() string { return fmt.Sprintf("entry %d: %s", b.Seq, b.Reason) }

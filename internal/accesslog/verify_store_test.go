@@ -34,7 +34,7 @@ func TestVerifyAcrossSpans(t *testing.T) {
 	if err := st.AppendAccess(ctx, batch, func(e *store.AccessEntry, prev []byte) { accesslog.Seal(e, prev) }); err != nil {
 		t.Fatal(err)
 	}
-	res, err := accesslog.Verify(ctx, st)
+	res, err := accesslog.Verify(ctx, st, accesslog.Options{})
 	if err != nil || res.Break != nil || res.Checked != n || res.HeadSeq != n {
 		t.Fatalf("intact log: %+v %v", res, err)
 	}
@@ -56,7 +56,7 @@ func TestVerifyAcrossSpans(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		res, err := accesslog.Verify(ctx, st)
+		res, err := accesslog.Verify(ctx, st, accesslog.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/mail"
 	"path/filepath"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type App struct {
 	Policy   *policy.Source
 	// Access appends to the chained access log.
 	Access *accesslog.Appender
+	// Checkpoints signs the log's head and sends it to the witness; the
+	// server ticks it and takes a last one at shutdown.
+	Checkpoints *accesslog.Checkpointer
 	// Notify delivers the outbox; call its Wake after committing a change
 	// that enqueued a message.
 	Notify     *notify.Worker
@@ -82,6 +86,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	witness, err := checkpointWitness(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if a.Store, err = OpenStore(ctx, cfg, opt.Serve); err != nil {
 		return nil, err
 	}
@@ -90,7 +98,38 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	a.Checkpoints = &accesslog.Checkpointer{Store: a.Store, Key: accesslog.CheckpointKey(a.Keyer), Clock: a.Clock, Witness: witness,
+		Every: cfg.CheckpointEvery, AfterEntries: cfg.CheckpointEntries, Wake: a.Notify.Wake, Log: a.Log}
+	if opt.Serve && (cfg.CheckpointEvery > 0 || cfg.CheckpointEntries > 0) {
+		switch {
+		case witness == accesslog.Witness{}:
+			a.Log.Warn("access log: checkpoints are signed and stored but sent to no witness; whoever can write the database can delete them with the log's rewrite (set --checkpoint-email or --checkpoint-webhook)")
+		case witness.Email != "" && cfg.SMTP.Host == "":
+			a.Log.Warn("access log: --checkpoint-email is set but no SMTP server is; the checkpoint e-mails wait in the outbox until one is (--smtp-host)")
+		}
+	}
 	return a, nil
+}
+
+// checkpointWitness reads where checkpoints go. A misspelt witness would
+// leave every checkpoint inside the database it is meant to check, so it
+// stops start-up.
+func checkpointWitness(cfg *config.Config) (accesslog.Witness, error) {
+	w := accesslog.Witness{Email: strings.TrimSpace(cfg.CheckpointEmail), Webhook: cfg.CheckpointWebhook}
+	if cfg.CheckpointEvery < 0 || cfg.CheckpointEntries < 0 {
+		return w, errors.New("--checkpoint-every and --checkpoint-entries must not be negative (0 turns them off)")
+	}
+	if w.Email != "" {
+		if a, err := mail.ParseAddress(w.Email); err != nil || a.Address != w.Email {
+			return w, errors.New("--checkpoint-email: give one plain e-mail address, e.g. auditor@example.org")
+		}
+	}
+	if w.Webhook != "" {
+		if _, ok := cfg.Webhooks[w.Webhook]; !ok {
+			return w, fmt.Errorf("--checkpoint-webhook: no webhook named %q under webhooks: in the config file", w.Webhook)
+		}
+	}
+	return w, nil
 }
 
 // build makes the services that need the store, in the order each needs

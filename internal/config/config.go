@@ -57,6 +57,15 @@ type Config struct {
 	// its URL. Only the config file sets it: the URL is a credential.
 	Webhooks map[string]string
 
+	// CheckpointEvery is how often the access log's head is signed and
+	// sent to the witness (0: never); CheckpointEntries signs also after
+	// that many entries (0: off). CheckpointEmail and CheckpointWebhook
+	// (a name under webhooks:) are the witness.
+	CheckpointEvery   time.Duration
+	CheckpointEntries int64
+	CheckpointEmail   string
+	CheckpointWebhook string
+
 	// SessionTTL is how long a browser sign-in lasts.
 	SessionTTL time.Duration
 	// LDAP is the corporate directory staff may sign in with; nil when
@@ -135,6 +144,10 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.BoolVar(&c.SMTP.AllowInsecure, "smtp-allow-insecure", false, "allow --smtp-starttls off to a host that is not this one")
 	fs.DurationVar(&c.SMTP.Timeout, "smtp-timeout", 30*time.Second, "limit on one SMTP conversation")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 8*time.Hour, "how long a browser sign-in lasts")
+	fs.DurationVar(&c.CheckpointEvery, "checkpoint-every", time.Hour, "how often to sign the access log's head and send it to the witness (0: never; also at shutdown)")
+	fs.Int64Var(&c.CheckpointEntries, "checkpoint-entries", 0, "also sign the head once this many entries follow the last checkpoint (0: off)")
+	fs.StringVar(&c.CheckpointEmail, "checkpoint-email", "", "witness: e-mail each signed checkpoint to this address (e.g. the auditor's)")
+	fs.StringVar(&c.CheckpointWebhook, "checkpoint-webhook", "", "witness: post each signed checkpoint to this webhook (a name under webhooks: in the config file)")
 	return c
 }
 

@@ -192,7 +192,7 @@ func TestReadPolicyWithholdsAndRecords(t *testing.T) {
 			}
 
 			// The chain over everything above holds.
-			res, err := accesslog.Verify(t.Context(), n.srv.Store)
+			res, err := accesslog.Verify(t.Context(), n.srv.Store, accesslog.Options{})
 			if err != nil || res.Break != nil || res.Checked < 8 {
 				t.Fatalf("verify: %+v %v", res, err)
 			}

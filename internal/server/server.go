@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		return nil, err
 	}
 	s.buildRights(cfg, ips)
+	s.Ticker.Add("access-log checkpoints", s.Checkpoints.Tick)
 
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -263,6 +264,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.setReady(false)
 		s.batcher.Close()
+		s.lastCheckpoint()
 		// The outbox worker finishes the message in hand and records it
 		// before the store closes; its send timeout bounds the wait.
 		s.notifyMu.Lock()
@@ -273,6 +275,27 @@ func (s *Server) Close() {
 		}
 		s.App.Close()
 	})
+}
+
+// lastCheckpoint signs the head once the access log has taken its last
+// entry from this node, so the entries since the latest checkpoint do not
+// rest on the chain alone until the next start. Its witness copy goes out
+// if the outbox worker gets to it before it stops, else at the next start
+// (or from another node).
+func (s *Server) lastCheckpoint() {
+	c := s.Checkpoints
+	s.notifyMu.Lock()
+	started := s.notifyEnd != nil
+	s.notifyMu.Unlock()
+	if !started || c.Every <= 0 && c.AfterEntries <= 0 {
+		return // a start that failed, or checkpoints are off
+	}
+	s.Access.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := c.Take(ctx); err != nil {
+		s.Log.Error("access log: no checkpoint at shutdown", "err", err)
+	}
 }
 
 func (s *Server) setReady(v bool) {

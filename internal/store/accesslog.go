@@ -56,4 +56,29 @@ type AccessLog interface {
 	// in Seq order, without holding the whole log in memory; fn's error
 	// stops the scan and is returned. Several scans may run at once.
 	ScanAccess(ctx context.Context, afterSeq, uptoSeq int64, fn func(*AccessEntry) error) error
+	// ScanAccessSubjects calls fn for every row of the subject index (the
+	// table ListAccess searches by SubjectKey) with afterSeq < seq <=
+	// uptoSeq, in seq order (one seq's keys in no set order), so verify can
+	// hold the index against the entries' own keys; fn's error stops the
+	// scan and is returned.
+	ScanAccessSubjects(ctx context.Context, afterSeq, uptoSeq int64, fn func(seq int64, subjectKey string) error) error
+	// AccessCheckpoints returns every stored checkpoint in Seq order.
+	AccessCheckpoints(ctx context.Context) ([]AccessCheckpoint, error)
+	// LatestAccessCheckpoint returns the checkpoint of the highest Seq, or
+	// ErrNotFound when there is none.
+	LatestAccessCheckpoint(ctx context.Context) (AccessCheckpoint, error)
+}
+
+// AccessCheckpoint is a signed statement that the access log's entry Seq
+// had hash Hash at SignedAt (package accesslog signs and checks it). A
+// copy also goes to a witness outside the database; see
+// docs/access-log.md. Stored once per Seq, never changed.
+type AccessCheckpoint struct {
+	ID       int64
+	Seq      int64
+	Hash     []byte
+	SignedAt time.Time
+	// Signed is the signed document exactly as sent to the witness; Seq,
+	// Hash and SignedAt repeat what it says, for queries.
+	Signed string
 }

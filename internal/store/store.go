@@ -99,6 +99,11 @@ type Tx interface {
 	// the transaction commits. A zero NextAttemptAt means due at
 	// CreatedAt.
 	EnqueueOutbox(ctx context.Context, msgs []OutboxMessage) error
+	// AddAccessCheckpoint stores an access-log checkpoint (its ID is
+	// assigned) and reports true, or stores nothing and reports false when
+	// one of the same Seq exists (another node signed that head first), so
+	// the caller enqueues its witness copy only for a checkpoint it added.
+	AddAccessCheckpoint(ctx context.Context, c AccessCheckpoint) (bool, error)
 }
 
 // Event is one stored, already minimised event.

@@ -143,3 +143,59 @@ func (s *Store) ScanAccess(ctx context.Context, afterSeq, uptoSeq int64, fn func
 	}
 	return wrap(rows.Err())
 }
+
+// ScanAccessSubjects reads the subject index through its (seq,
+// subject_key) index.
+func (s *Store) ScanAccessSubjects(ctx context.Context, afterSeq, uptoSeq int64, fn func(int64, string) error) error {
+	rows, err := s.pool.Query(ctx, "SELECT seq, subject_key FROM access_log_subjects WHERE seq > $1 AND seq <= $2 ORDER BY seq", afterSeq, uptoSeq)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var key string
+		if err := rows.Scan(&seq, &key); err != nil {
+			return wrap(err)
+		}
+		if err := fn(seq, key); err != nil {
+			return err
+		}
+	}
+	return wrap(rows.Err())
+}
+
+const checkpointCols = "id, seq, hash, signed_at, signed"
+
+func (s *Store) checkpoints(ctx context.Context, query string) ([]store.AccessCheckpoint, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+checkpointCols+" FROM access_checkpoints "+query)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.AccessCheckpoint
+	for rows.Next() {
+		var c store.AccessCheckpoint
+		if err := rows.Scan(&c.ID, &c.Seq, &c.Hash, &c.SignedAt, &c.Signed); err != nil {
+			return nil, wrap(err)
+		}
+		c.SignedAt = c.SignedAt.UTC()
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) AccessCheckpoints(ctx context.Context) ([]store.AccessCheckpoint, error) {
+	return s.checkpoints(ctx, "ORDER BY seq")
+}
+
+func (s *Store) LatestAccessCheckpoint(ctx context.Context) (store.AccessCheckpoint, error) {
+	cs, err := s.checkpoints(ctx, "ORDER BY seq DESC LIMIT 1")
+	if err != nil {
+		return store.AccessCheckpoint{}, err
+	}
+	if len(cs) == 0 {
+		return store.AccessCheckpoint{}, store.ErrNotFound
+	}
+	return cs[0], nil
+}

@@ -67,3 +67,12 @@ func (t tx) AppendRequestEvent(ctx context.Context, ev store.RequestEvent) error
 func (t tx) EnqueueOutbox(ctx context.Context, msgs []store.OutboxMessage) error {
 	return enqueueOutbox(ctx, t.tx, msgs)
 }
+
+func (t tx) AddAccessCheckpoint(ctx context.Context, c store.AccessCheckpoint) (bool, error) {
+	tag, err := t.tx.Exec(ctx, "INSERT INTO access_checkpoints(seq, hash, signed_at, signed) VALUES ($1,$2,$3,$4) ON CONFLICT (seq) DO NOTHING",
+		c.Seq, c.Hash, c.SignedAt.UTC(), c.Signed)
+	if err != nil {
+		return false, wrap(err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -48,7 +48,9 @@ func TestAccessLogTamper(t *testing.T) {
 			}
 			defer db.Close()
 			if bypass {
-				stmts = append([]string{"DROP TRIGGER access_log_no_update", "DROP TRIGGER access_log_no_delete"}, stmts...)
+				stmts = append([]string{"DROP TRIGGER IF EXISTS access_log_no_update", "DROP TRIGGER IF EXISTS access_log_no_delete",
+					"DROP TRIGGER IF EXISTS access_log_subjects_no_update", "DROP TRIGGER IF EXISTS access_log_subjects_no_delete",
+					"DROP TRIGGER IF EXISTS access_checkpoints_no_update", "DROP TRIGGER IF EXISTS access_checkpoints_no_delete"}, stmts...)
 			}
 			for _, q := range stmts {
 				if _, err := db.Exec(q); err != nil {

@@ -84,3 +84,13 @@ func nilIfEmpty(b []byte) any {
 	}
 	return b
 }
+
+func (t tx) AddAccessCheckpoint(ctx context.Context, c store.AccessCheckpoint) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, "INSERT INTO access_checkpoints(seq, hash, signed_at, signed) VALUES (?,?,?,?) ON CONFLICT (seq) DO NOTHING",
+		c.Seq, c.Hash, us(c.SignedAt), c.Signed)
+	if err != nil {
+		return false, wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrap(err)
+}

@@ -86,7 +86,7 @@ func accessLog(t *testing.T, s store.Store) {
 	}
 	wg.Wait()
 	app.Close()
-	res, err := accesslog.Verify(ctx, s)
+	res, err := accesslog.Verify(ctx, s, accesslog.Options{})
 	if err != nil || res.Break != nil || res.Checked != 643 || res.HeadSeq != 643 {
 		t.Fatalf("verify after concurrent appends: %+v %v", res, err)
 	}

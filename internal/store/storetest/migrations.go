@@ -218,7 +218,7 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) (store.Store, LegacyOutbox)
 	if err := s.AppendAccess(ctx, []*store.AccessEntry{accessEntry("cy", "a", t0.Add(2*time.Minute))}, seal); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := accesslog.Verify(ctx, s); err != nil || res.Break != nil || res.Checked != 3 {
+	if res, err := accesslog.Verify(ctx, s, accesslog.Options{}); err != nil || res.Break != nil || res.Checked != 3 {
 		t.Fatalf("access log chain across the upgrade: %+v %v", res, err)
 	}
 }

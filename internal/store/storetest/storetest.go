@@ -24,6 +24,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Requests", func(t *testing.T) { requests(t, open(t)) })
 	t.Run("Transactions", func(t *testing.T) { transactions(t, open(t)) })
 	t.Run("AccessLog", func(t *testing.T) { accessLog(t, open(t)) })
+	t.Run("AccessCheckpoints", func(t *testing.T) { accessCheckpoints(t, open(t)) })
+	t.Run("ForgedCheckpoints", func(t *testing.T) { forgedCheckpoints(t, open) })
 	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
 	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })
 	t.Run("OutboxSealedSecrets", func(t *testing.T) { outboxSealedSecrets(t, open(t)) })
