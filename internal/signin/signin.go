@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/auth/ldap"
@@ -282,12 +285,30 @@ func (s *Service) Logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, auth.LoginPath+"?signed_out=1", http.StatusSeeOther)
 }
 
-// safeNext keeps the return address on this site: a path, never
-// "//host" or a scheme, so the form cannot be used to send people away.
+// safeNext keeps the return address on this site. It accepts only an
+// absolute path (with query and fragment) that parses as a relative
+// reference with no scheme or host. Browsers drop TAB, LF and CR inside a
+// URL and read a backslash as a slash, so "/\t/evil.test" or "/\evil.test"
+// would reach another host: any control character or backslash, raw or
+// percent-encoded, sends the person to the default page instead, as does
+// a path that decodes to "//".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || len(next) > 512 {
-		return "/account"
+	const fallback = "/account"
+	if len(next) > 512 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	decoded, err := url.PathUnescape(next)
+	if err != nil || !utf8.ValidString(decoded) || strings.HasPrefix(decoded, "//") {
+		return fallback
+	}
+	for _, s := range []string{next, decoded} {
+		if strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return fallback
 	}
 	return next
 }
