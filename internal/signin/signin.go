@@ -57,6 +57,10 @@ type Service struct {
 	Directory Directory
 	IPs       clientip.Resolver
 	Log       *slog.Logger
+	// Keyer hashes the typed login for the log and the failure counts:
+	// people type passwords into the login field, and a failed attempt's
+	// address is nobody's business but the throttle's.
+	Keyer *minimise.Keyer
 	// Argon2 is the cost of the hash checked for unknown e-mails, so an
 	// unknown account costs the same time as a wrong password; it should
 	// match what `steward user add` uses.
@@ -76,6 +80,9 @@ const ConcurrentChecks = 4
 func (s *Service) Init() error {
 	if s.Argon2.Memory == 0 || s.Argon2.Time == 0 || s.Argon2.Threads == 0 {
 		return fmt.Errorf("signin: argon2 cost %+v is not usable", s.Argon2)
+	}
+	if s.Keyer == nil {
+		return errors.New("signin: no hashing key")
 	}
 	s.hashing = make(chan struct{}, ConcurrentChecks)
 	return nil
@@ -152,7 +159,12 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	now := s.Sessions.Clock.Now()
-	accountKey := "account:" + strings.ToLower(login)
+	folded := strings.ToLower(login)
+	// Counted and logged under keyed hashes, never the text: the same
+	// login (in any case) gives the same hash, so a guessing run can be
+	// followed in the log without the log holding what was typed.
+	accountKey := "account:" + s.Keyer.Hash("login-failures", folded)
+	loginHash := s.Keyer.Hash("login-log", folded)[:16]
 	netKey := "net:" + s.network(r)
 	since := now.Add(-Window)
 	na, err1 := s.Accounts.LoginFailures(ctx, accountKey, since)
@@ -162,7 +174,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if na >= MaxPerAccount || nn >= MaxPerNetwork {
-		s.Log.Warn("signin: throttled", "login", login, "account_failures", na, "network_failures", nn)
+		s.Log.Warn("signin: throttled", "login_hash", loginHash, "account_failures", na, "network_failures", nn)
 		w.Header().Set("Retry-After", fmt.Sprint(int(Window.Seconds())))
 		ui.Error(w, r, http.StatusTooManyRequests, ui.Problem{Title: "Please wait before signing in again",
 			Text: fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again; if you forgot your password, ask an administrator.", int(Window.Minutes()))})
@@ -180,7 +192,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		if err := errors.Join(err1, err2); err != nil {
 			s.Log.Error("signin: could not record a failure", "err", err)
 		}
-		s.Log.Info("signin: refused", "login", login, "reason", why)
+		s.Log.Info("signin: refused", "login_hash", loginHash, "reason", why)
 		fail(http.StatusUnauthorized, why)
 		return
 	}
