@@ -153,6 +153,13 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "The e-mail or password is too long.")
 		return
 	}
+	// The login is looked up in the database and the directory, so it
+	// must be text; a browser never sends a password that is not UTF-8.
+	if !ui.IsText(login) || !utf8.ValidString(password) {
+		v.Login = ui.ValidText(login)
+		fail(http.StatusBadRequest, "The e-mail (or login) or the password "+ui.NotText)
+		return
+	}
 	if wantRole != "" && !auth.ValidRole(wantRole) {
 		fail(http.StatusBadRequest, "Choose one of the listed roles.")
 		return
