@@ -79,7 +79,9 @@ func TestConnectorsCheckDoesNotMigrate(t *testing.T) {
 	}
 	steward(t, "migrate", "--data", dir)
 	steward(t, "token", "list", "--data", dir) // the database is usable now
-	if code, out, errOut := steward(t, "connectors", "check", "--data", dir, "--secret", strings.Repeat("ab", 32)); code != 0 || !strings.Contains(out, "ok   steward-events") {
+	keyFile := filepath.Join(t.TempDir(), "hashing.key")
+	os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)), 0o600)
+	if code, out, errOut := steward(t, "connectors", "check", "--data", dir, "--secret-file", keyFile); code != 0 || !strings.Contains(out, "ok   steward-events") {
 		t.Fatalf("connectors check on a migrated folder: %d %q %q", code, out, errOut)
 	}
 }

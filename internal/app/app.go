@@ -274,12 +274,20 @@ func PublicURL(cfg *config.Config) string {
 func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, create bool, log *slog.Logger) (*minimise.Keyer, error) {
 	var key []byte
 	var err error
-	if cfg.Secret != "" {
+	switch {
+	case cfg.Secret != "":
 		key, err = minimise.KeyFromString(cfg.Secret)
 		if err != nil {
-			return nil, fmt.Errorf("--secret: %w", err)
+			return nil, fmt.Errorf("the hashing key (STEWARD_SECRET or the config file's secret:): %w", err)
 		}
-	} else {
+	case cfg.SecretFile != "":
+		// A named key file is never created: a missing one is a mount or
+		// a path gone wrong, and a new key would hash everyone anew.
+		key, err = minimise.LoadKey(cfg.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-file: %w", err)
+		}
+	default:
 		path := filepath.Join(cfg.DataDir, "secret.key")
 		var created bool
 		if create {
@@ -288,7 +296,7 @@ func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, create 
 			key, err = minimise.LoadKey(path)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w; point this command at steward's data with --data, STEWARD_DATA or --config, or give the key with --secret", err)
+			return nil, fmt.Errorf("%w; point this command at steward's data with --data, STEWARD_DATA or --config, or give the key with --secret-file or STEWARD_SECRET", err)
 		}
 		if err != nil {
 			return nil, err
@@ -306,7 +314,7 @@ func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, create 
 		return nil, err
 	}
 	if have != k.Fingerprint() {
-		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same --secret (or secret.key)")
+		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same key (secret.key, --secret-file or STEWARD_SECRET)")
 	}
 	return k, nil
 }

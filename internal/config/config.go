@@ -24,8 +24,13 @@ type Config struct {
 	// the built-in registry, and a policy that grants nothing otherwise.
 	Policy string
 	DB     string
-	// Secret is the hashing key in hex; empty means the key file in DataDir.
+	// Secret is the hashing key in hex, from STEWARD_SECRET or the config
+	// file's secret:; SecretFile names a file holding it (--secret-file,
+	// STEWARD_SECRET_FILE, secret-file:). Both empty means secret.key in
+	// DataDir. The key never comes from the command line, which every
+	// local user can read (ps); Load refuses --secret.
 	Secret         string
+	SecretFile     string
 	TrustedProxies string
 	SecureCookies  bool
 	LogLevel       string
@@ -120,7 +125,8 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.Registry, "registry", "", "data registry YAML file (default: the example registry built in)")
 	fs.StringVar(&c.Policy, "policy", "", "read policy YAML file (default: the example policy for the built-in registry)")
 	fs.StringVar(&c.DB, "db", "", "database: empty for SQLite in the data directory, or a postgres:// DSN")
-	fs.StringVar(&c.Secret, "secret", "", "hashing key as hex (64+ digits); share it among nodes using one database")
+	fs.StringVar(&c.SecretFile, "secret-file", "", "file holding the hashing key (64+ hex digits, mode 0600; default: secret.key in the data directory); or STEWARD_SECRET; share it among nodes using one database")
+	fs.Var(&refusedSecret{}, "secret", "not accepted: a command line is visible to every local user; use --secret-file or STEWARD_SECRET")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when served over HTTPS)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -169,11 +175,25 @@ func (f *configFile) String() string {
 func (f *configFile) Set(v string) error { f.path = v; return nil }
 
 // smtpPasswordEnv and ldapPasswordEnv are the only ways besides the file
-// to give those passwords.
+// to give those passwords; secretEnv the hashing key's.
 const (
 	smtpPasswordEnv = "STEWARD_SMTP_PASSWORD"
 	ldapPasswordEnv = "STEWARD_LDAP_BIND_PASSWORD"
+	secretEnv       = "STEWARD_SECRET"
 )
+
+// refusedSecret is --secret, declared only to be refused with a useful
+// line. It parses as a boolean flag, so "--secret VALUE" leaves VALUE as
+// an argument instead of handing it to Set: the flag package quotes a
+// value Set refuses, and this one is the key. Load reports it.
+type refusedSecret struct{}
+
+func (*refusedSecret) String() string   { return "" }
+func (*refusedSecret) Set(string) error { return nil }
+func (*refusedSecret) IsBoolFlag() bool { return true }
+func (*refusedSecret) Get() any         { return nil }
+
+var errSecretFlag = errors.New("--secret would show the hashing key to every local user (ps); put the key in a file given with --secret-file PATH, or set STEWARD_SECRET")
 
 // Load applies the config file and environment to every flag not given on
 // the command line. getenv is os.Getenv outside tests.
@@ -184,6 +204,9 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 	cf, _ := fs.Lookup("config").Value.(*configFile)
 	if cf == nil {
 		return errors.New("config: Load needs a FlagSet declared with FlagSet")
+	}
+	if explicit["secret"] {
+		return errSecretFlag
 	}
 	path := cf.path
 	if path == "" && !explicit["config"] {
@@ -203,9 +226,25 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		cf.c.LDAP.BindPassword = v
 	}
+	// The key's source, in the usual precedence: --secret-file, then the
+	// environment, then the config file (applyFile set what it names).
+	// Two ways at one level is refused rather than one guessed.
+	envKey, envFile := getenv(secretEnv), getenv("STEWARD_SECRET_FILE")
+	switch {
+	case explicit["secret-file"]:
+		cf.c.Secret = ""
+	case envKey != "" && envFile != "":
+		return fmt.Errorf("both %s and STEWARD_SECRET_FILE are set; give the hashing key one way", secretEnv)
+	case envKey != "":
+		cf.c.Secret, cf.c.SecretFile = envKey, "" // over the config file's secret-file:
+	case envFile != "":
+		cf.c.Secret = ""
+	case cf.c.Secret != "" && cf.c.SecretFile != "":
+		return fmt.Errorf("%s: both secret: and secret-file: are set; give the hashing key one way", path)
+	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if explicit[f.Name] || f.Name == "config" {
+		if explicit[f.Name] || f.Name == "config" || f.Name == "secret" {
 			return
 		}
 		env := "STEWARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -284,6 +323,13 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 				return fmt.Errorf("%s: ldap: %v", path, err)
 			}
 			c.LDAP = &l
+		case "secret":
+			// The key in the file (private like secret.key, then): a
+			// file is not on the command line.
+			if v.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%s: secret: expected a single value", path)
+			}
+			c.Secret = scalar(&v)
 		case "webhooks":
 			var hooks map[string]string
 			if err := v.Decode(&hooks); err != nil || v.Kind != yaml.MappingNode {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,5 +179,79 @@ func TestLDAPSection(t *testing.T) {
 	}
 	if _, err := load("addr: x\n", map[string]string{"STEWARD_LDAP_BIND_PASSWORD": "p"}); err == nil {
 		t.Error("a bind password without an ldap: section was accepted")
+	}
+}
+
+// TestSecretNeverOnTheCommandLine: a command line is visible to every
+// local user (ps, /proc), so the hashing key comes from a file or the
+// environment; --secret is refused without repeating the value.
+func TestSecretNeverOnTheCommandLine(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	load := func(args []string, env map[string]string, file string) (*Config, []string, error) {
+		t.Helper()
+		if file != "" {
+			path := filepath.Join(dir, "steward.yaml")
+			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append([]string{"--config", path}, args...)
+		}
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := FlagSet(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, nil, err
+		}
+		return c, fs.Args(), Load(fs, func(k string) string { return env[k] })
+	}
+
+	for _, args := range [][]string{{"--secret", key}, {"--secret=" + key}, {"-secret", key, "--addr", "x"}, {"--addr", "x", "--secret", key}} {
+		_, _, err := load(args, nil, "")
+		if err == nil {
+			t.Errorf("%q: accepted", args)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, key) || strings.Contains(msg, key[:8]) || strings.Contains(msg, "\n") ||
+			!strings.Contains(msg, "--secret-file") || !strings.Contains(msg, "STEWARD_SECRET") {
+			t.Errorf("%q: error %q, want one line naming --secret-file and STEWARD_SECRET, without the key", args, msg)
+		}
+	}
+
+	for name, tc := range map[string]struct {
+		args      []string
+		env       map[string]string
+		file      string
+		key, path string
+	}{
+		"flag":                      {args: []string{"--secret-file", keyFile}, path: keyFile},
+		"environment":               {env: map[string]string{"STEWARD_SECRET": key}, key: key},
+		"environment, a file":       {env: map[string]string{"STEWARD_SECRET_FILE": keyFile}, path: keyFile},
+		"config file":               {file: "secret: " + key + "\n", key: key},
+		"config file, a file":       {file: "secret-file: " + keyFile + "\n", path: keyFile},
+		"flag over environment":     {args: []string{"--secret-file", keyFile}, env: map[string]string{"STEWARD_SECRET": key}, path: keyFile},
+		"environment over file":     {env: map[string]string{"STEWARD_SECRET": key}, file: "secret-file: " + keyFile + "\n", key: key},
+		"file over the data folder": {file: "secret-file: " + keyFile + "\n", path: keyFile},
+		"default: the data folder":  {},
+	} {
+		c, _, err := load(tc.args, tc.env, tc.file)
+		if err != nil || c.Secret != tc.key || c.SecretFile != tc.path {
+			t.Errorf("%s: key %q, file %q, err %v; want key %q, file %q", name, c.Secret, c.SecretFile, err, tc.key, tc.path)
+		}
+	}
+
+	// Two ways at one level is a mistake, not a guess.
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		file string
+	}{
+		"environment": {env: map[string]string{"STEWARD_SECRET": key, "STEWARD_SECRET_FILE": keyFile}},
+		"config file": {file: "secret: " + key + "\nsecret-file: " + keyFile + "\n"},
+	} {
+		if _, _, err := load(nil, tc.env, tc.file); err == nil || strings.Contains(err.Error(), key) {
+			t.Errorf("%s: both a key and a key file: %v", name, err)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/minimise"
@@ -100,6 +102,13 @@ type Submitted struct {
 // confirms (removing an app on Facebook is not a clear wish to erase).
 func (s *Service) Submit(ctx context.Context, in Intake) (Submitted, error) {
 	now := s.Clock.Now().UTC()
+	for _, f := range []struct{ what, text string }{
+		{"e-mail address", in.Email}, {"app user id", in.AppUserID}, {"Facebook user id", in.FacebookUserID}, {"law", in.Law},
+	} {
+		if err := checkText(f.what, f.text, false); err != nil {
+			return Submitted{}, err
+		}
+	}
 	email, err := normaliseEmail(in.Email, in.Channel != ChannelFacebook)
 	if err != nil {
 		return Submitted{}, err
@@ -356,6 +365,24 @@ func confirmationCode() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
 	return strings.ToUpper(idEncoding.EncodeToString(b[:]))
+}
+
+// checkText refuses text a request cannot hold: bytes that are not UTF-8
+// and control characters (other than line breaks and tabs where lines
+// are allowed). Request text is shown on pages, mailed as charset=utf-8
+// and stored; SQLite would keep such bytes and PostgreSQL refuse them
+// (NUL included) as if it were down. The message never quotes the text.
+func checkText(what, s string, lines bool) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: the %s is not valid text: it holds bytes that are not UTF-8. Type it again", ErrBadIntake, what)
+	}
+	bad := strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !(lines && (r == '\n' || r == '\r' || r == '\t'))
+	})
+	if bad >= 0 {
+		return fmt.Errorf("%w: the %s is not valid text: it holds a control character. Type it again", ErrBadIntake, what)
+	}
+	return nil
 }
 
 func normaliseEmail(s string, required bool) (string, error) {

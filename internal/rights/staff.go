@@ -62,6 +62,9 @@ func (s *Service) Take(ctx context.Context, id, actor string) (store.Request, er
 
 // AskUser sends the person a question; the request waits for the answer.
 func (s *Service) AskUser(ctx context.Context, id, actor, question string) (store.Request, error) {
+	if err := checkText("question", question, true); err != nil {
+		return store.Request{}, err
+	}
 	question = strings.TrimSpace(question)
 	if question == "" || len(question) > 2000 {
 		return store.Request{}, fmt.Errorf("%w: write a question of at most 2000 characters", ErrBadIntake)
@@ -77,6 +80,9 @@ func (s *Service) AskUser(ctx context.Context, id, actor, question string) (stor
 // AnswerQuestion records the person's answer from the status page and
 // puts the request back in progress.
 func (s *Service) AnswerQuestion(ctx context.Context, id, token, answer string) (store.Request, error) {
+	if err := checkText("answer", answer, true); err != nil {
+		return store.Request{}, err
+	}
 	answer = strings.TrimSpace(answer)
 	if answer == "" || len(answer) > 5000 {
 		return store.Request{}, fmt.Errorf("%w: write an answer of at most 5000 characters", ErrBadIntake)
@@ -91,6 +97,9 @@ func (s *Service) AnswerQuestion(ctx context.Context, id, token, answer string) 
 
 // RejectRequest closes an open request with a reason the person reads.
 func (s *Service) RejectRequest(ctx context.Context, id, actor, reason string) (store.Request, error) {
+	if err := checkText("reason", reason, true); err != nil {
+		return store.Request{}, err
+	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 2000 {
 		return store.Request{}, fmt.Errorf("%w: a rejection needs a reason (at most 2000 characters) the person will read", ErrBadIntake)
@@ -105,9 +114,12 @@ func (s *Service) RejectRequest(ctx context.Context, id, actor, reason string) (
 
 // Extend uses the law's one extension of the deadline, with a reason.
 func (s *Service) Extend(ctx context.Context, id, actor, reason string) (store.Request, error) {
+	if err := checkText("reason", reason, true); err != nil {
+		return store.Request{}, err
+	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return store.Request{}, fmt.Errorf("%w: an extension needs a reason", ErrBadIntake)
+	if reason == "" || len(reason) > 500 {
+		return store.Request{}, fmt.Errorf("%w: an extension needs a reason (at most 500 characters) the person will read", ErrBadIntake)
 	}
 	r, err := s.get(ctx, id)
 	if err != nil {

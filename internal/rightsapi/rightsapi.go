@@ -107,6 +107,9 @@ func (a *API) Facebook(w http.ResponseWriter, r *http.Request) {
 		// point to the request already made.
 		writeJSON(w, http.StatusOK, map[string]string{"url": a.Rights.StatusURL(dup.Existing.ID), "confirmation_code": dup.Existing.ConfirmationCode})
 		return
+	case errors.Is(err, rights.ErrBadIntake):
+		problem.New(w, http.StatusBadRequest, "bad-request", strings.TrimPrefix(err.Error(), rights.ErrBadIntake.Error()+": "))
+		return
 	case err != nil:
 		a.unavailable(w, err)
 		return

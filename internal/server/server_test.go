@@ -52,8 +52,19 @@ func testConfig(t testing.TB, dsn string) *config.Config {
 	cfg.DB = dsn
 	cfg.RatePerSecond = 0
 	cfg.RequestsPerHour = 0
-	cfg.Secret = strings.Repeat("ab", 32)
+	cfg.SecretFile = keyFile(t, strings.Repeat("ab", 32))
 	return cfg
+}
+
+// keyFile writes a hashing key file the way an operator would for
+// --secret-file: private to its owner.
+func keyFile(t testing.TB, hexKey string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hashing.key")
+	if err := os.WriteFile(path, []byte(hexKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 type node struct {
@@ -584,7 +595,7 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 	}
 	// A node with another hashing key must refuse to start on this database.
 	other := testConfig(t, dsn)
-	other.Secret = strings.Repeat("cd", 32)
+	other.SecretFile = keyFile(t, strings.Repeat("cd", 32))
 	if _, err := New(context.Background(), other, Options{Clock: clock.NewFake(testNow), Logger: slog.New(slog.DiscardHandler)}); err == nil ||
 		!strings.Contains(err.Error(), "hashing key") {
 		t.Fatalf("mismatched key accepted: %v", err)

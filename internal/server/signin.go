@@ -21,7 +21,7 @@ func (s *Server) buildSignin(cfg *config.Config, opt Options, ips clientip.Resol
 	if cost == (auth.Argon2Params{}) {
 		cost = auth.DefaultArgon2
 	}
-	s.signin = &signin.Service{Accounts: s.Store, Sessions: s.sessions, IPs: ips, Log: s.Log, Argon2: cost}
+	s.signin = &signin.Service{Accounts: s.Store, Sessions: s.sessions, IPs: ips, Log: s.Log, Argon2: cost, Keyer: s.Keyer}
 	if cfg.LDAP != nil {
 		dir, err := ldap.New(ldapConfig(cfg.LDAP))
 		if err != nil {

@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/auth/ldap"
@@ -54,6 +57,10 @@ type Service struct {
 	Directory Directory
 	IPs       clientip.Resolver
 	Log       *slog.Logger
+	// Keyer hashes the typed login for the log and the failure counts:
+	// people type passwords into the login field, and a failed attempt's
+	// address is nobody's business but the throttle's.
+	Keyer *minimise.Keyer
 	// Argon2 is the cost of the hash checked for unknown e-mails, so an
 	// unknown account costs the same time as a wrong password; it should
 	// match what `steward user add` uses.
@@ -73,6 +80,9 @@ const ConcurrentChecks = 4
 func (s *Service) Init() error {
 	if s.Argon2.Memory == 0 || s.Argon2.Time == 0 || s.Argon2.Threads == 0 {
 		return fmt.Errorf("signin: argon2 cost %+v is not usable", s.Argon2)
+	}
+	if s.Keyer == nil {
+		return errors.New("signin: no hashing key")
 	}
 	s.hashing = make(chan struct{}, ConcurrentChecks)
 	return nil
@@ -143,13 +153,25 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "The e-mail or password is too long.")
 		return
 	}
+	// The login is looked up in the database and the directory, so it
+	// must be text; a browser never sends a password that is not UTF-8.
+	if !ui.IsText(login) || !utf8.ValidString(password) {
+		v.Login = ui.ValidText(login)
+		fail(http.StatusBadRequest, "The e-mail (or login) or the password "+ui.NotText)
+		return
+	}
 	if wantRole != "" && !auth.ValidRole(wantRole) {
 		fail(http.StatusBadRequest, "Choose one of the listed roles.")
 		return
 	}
 	ctx := r.Context()
 	now := s.Sessions.Clock.Now()
-	accountKey := "account:" + strings.ToLower(login)
+	folded := strings.ToLower(login)
+	// Counted and logged under keyed hashes, never the text: the same
+	// login (in any case) gives the same hash, so a guessing run can be
+	// followed in the log without the log holding what was typed.
+	accountKey := "account:" + s.Keyer.Hash("login-failures", folded)
+	loginHash := s.Keyer.Hash("login-log", folded)[:16]
 	netKey := "net:" + s.network(r)
 	since := now.Add(-Window)
 	na, err1 := s.Accounts.LoginFailures(ctx, accountKey, since)
@@ -159,7 +181,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if na >= MaxPerAccount || nn >= MaxPerNetwork {
-		s.Log.Warn("signin: throttled", "login", login, "account_failures", na, "network_failures", nn)
+		s.Log.Warn("signin: throttled", "login_hash", loginHash, "account_failures", na, "network_failures", nn)
 		w.Header().Set("Retry-After", fmt.Sprint(int(Window.Seconds())))
 		ui.Error(w, r, http.StatusTooManyRequests, ui.Problem{Title: "Please wait before signing in again",
 			Text: fmt.Sprintf("Too many failed sign-ins. Wait %d minutes and try again; if you forgot your password, ask an administrator.", int(Window.Minutes()))})
@@ -177,7 +199,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		if err := errors.Join(err1, err2); err != nil {
 			s.Log.Error("signin: could not record a failure", "err", err)
 		}
-		s.Log.Info("signin: refused", "login", login, "reason", why)
+		s.Log.Info("signin: refused", "login_hash", loginHash, "reason", why)
 		fail(http.StatusUnauthorized, why)
 		return
 	}
@@ -282,12 +304,30 @@ func (s *Service) Logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, auth.LoginPath+"?signed_out=1", http.StatusSeeOther)
 }
 
-// safeNext keeps the return address on this site: a path, never
-// "//host" or a scheme, so the form cannot be used to send people away.
+// safeNext keeps the return address on this site. It accepts only an
+// absolute path (with query and fragment) that parses as a relative
+// reference with no scheme or host. Browsers drop TAB, LF and CR inside a
+// URL and read a backslash as a slash, so "/\t/evil.test" or "/\evil.test"
+// would reach another host: any control character or backslash, raw or
+// percent-encoded, sends the person to the default page instead, as does
+// a path that decodes to "//".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || len(next) > 512 {
-		return "/account"
+	const fallback = "/account"
+	if len(next) > 512 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	decoded, err := url.PathUnescape(next)
+	if err != nil || !utf8.ValidString(decoded) || strings.HasPrefix(decoded, "//") {
+		return fallback
+	}
+	for _, s := range []string{next, decoded} {
+		if strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return fallback
 	}
 	return next
 }

@@ -134,7 +134,8 @@ func (d *Directory) Config() Config { return d.cfg }
 // unauthenticated bind, which "succeeds" without checking anything.
 //
 // On ErrNoRole the returned Identity is filled in (without roles) so the
-// caller can log who was turned away.
+// caller knows who was turned away; steward's sign-in does not log it, as
+// it logs no failed attempt's login, DN or address.
 func (d *Directory) Authenticate(ctx context.Context, login, password string) (Identity, error) {
 	if password == "" || len(password) > maxPasswordLen ||
 		login == "" || len(login) > maxLoginLen || !utf8.ValidString(login) {

@@ -28,7 +28,8 @@ func newDirectory(t *testing.T, c ldap.Config) *ldap.Directory {
 	return d
 }
 
-// noLeak fails the test when err's text contains a secret.
+// noLeak fails the test when err's text contains a secret, or who tried
+// (the caller logs these errors).
 func noLeak(t *testing.T, err error, secrets ...string) {
 	t.Helper()
 	if err == nil {
@@ -36,7 +37,7 @@ func noLeak(t *testing.T, err error, secrets ...string) {
 	}
 	for _, s := range secrets {
 		if len(strings.TrimSpace(s)) >= 4 && strings.Contains(err.Error(), s) {
-			t.Errorf("error reveals a password: %v", err)
+			t.Errorf("error reveals %q: %v", s, err)
 		}
 	}
 }
@@ -221,7 +222,7 @@ func TestDirectoryMisconfigured(t *testing.T) {
 			if !errors.Is(err, ldap.ErrUnavailable) {
 				t.Errorf("want ErrUnavailable, got %v", err)
 			}
-			noLeak(t, err, c.BindPassword, alice.Password)
+			noLeak(t, err, c.BindPassword, alice.Password, alice.DN(), alice.Email)
 		}
 	})
 
@@ -241,6 +242,7 @@ func TestDirectoryMisconfigured(t *testing.T) {
 		if !errors.Is(err, ldap.ErrUnavailable) {
 			t.Errorf("want ErrUnavailable, got %v", err)
 		}
+		noLeak(t, err, alice.Password, alice.DN(), alice.Email, "uid="+alice.Login)
 	})
 
 	t.Run("filter matching several users", func(t *testing.T) {
@@ -259,7 +261,7 @@ func TestDirectoryMisconfigured(t *testing.T) {
 			if !errors.Is(err, ldap.ErrUnavailable) || !strings.Contains(err.Error(), "certificate") {
 				t.Errorf("want certificate ErrUnavailable, got %v", err)
 			}
-			noLeak(t, err, alice.Password)
+			noLeak(t, err, alice.Password, alice.DN(), alice.Email)
 		}
 	})
 
@@ -294,7 +296,7 @@ func TestDirectoryDown(t *testing.T) {
 		if took > time.Second {
 			t.Errorf("%s: took %v to notice a refused connection", name, took)
 		}
-		noLeak(t, err, alice.Password)
+		noLeak(t, err, alice.Password, alice.DN(), alice.Email)
 		// The empty password is refused before any connection is tried.
 		if _, err := newDirectory(t, c).Authenticate(context.Background(), alice.Login, ""); !errors.Is(err, ldap.ErrInvalidCredentials) {
 			t.Errorf("%s: empty password: want ErrInvalidCredentials, got %v", name, err)

@@ -4,10 +4,26 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/rights"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
+
+// sentence is a refusal of the form as a sentence: without the error's
+// generic prefix, capitalised.
+func sentence(err error) string {
+	s := strings.TrimPrefix(err.Error(), rights.ErrBadIntake.Error()+": ")
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
 
 // Act handles POST /admin/requests/{id}/{action}.
 func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
@@ -17,11 +33,11 @@ func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
 	actor := who.Name
 	cur, err := p.Rights.Request(r.Context(), id)
 	if err != nil {
-		p.detail(w, r, http.StatusNotFound, "", "")
+		p.detail(w, r, http.StatusNotFound, "", "", typed{})
 		return
 	}
 	if v := r.PostFormValue("version"); v != strconv.FormatInt(cur.Version, 10) {
-		p.detail(w, r, http.StatusConflict, "Someone changed this request since you opened it; nothing was done. Check the page and try again.", "")
+		p.detail(w, r, http.StatusConflict, "Someone changed this request since you opened it; nothing was done. Check the page and try again.", "", typed{})
 		return
 	}
 	switch action {
@@ -36,7 +52,7 @@ func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
 	case "extend":
 		_, err = p.Rights.Extend(r.Context(), id, actor, r.PostFormValue("reason"))
 	default:
-		p.detail(w, r, http.StatusNotFound, "Unknown action.", "")
+		p.detail(w, r, http.StatusNotFound, "Unknown action.", "", typed{})
 		return
 	}
 	var se *rights.StepError
@@ -44,11 +60,24 @@ func (p *Portal) Act(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/admin/requests/"+id+"?notice="+action, http.StatusSeeOther)
 	case errors.As(err, &se):
-		p.detail(w, r, http.StatusOK, "A step failed: "+se.Error()+". Finished steps are kept; “Retry” runs only what is left.", "")
-	case errors.Is(err, rights.ErrBadIntake), errors.Is(err, rights.ErrNotReady), errors.Is(err, rights.ErrChanged):
-		p.detail(w, r, http.StatusConflict, err.Error(), "")
+		p.detail(w, r, http.StatusOK, "A step failed: "+se.Error()+". Finished steps are kept; “Retry” runs only what is left.", "", typed{})
+	case errors.Is(err, rights.ErrBadIntake):
+		// A mistake in the form: the page again, with what was typed
+		// (made valid text, so the page is).
+		t := typed{}
+		switch action {
+		case "ask":
+			t.Ask = ui.ValidText(r.PostFormValue("question"))
+		case "reject":
+			t.Reject = ui.ValidText(r.PostFormValue("reason"))
+		case "extend":
+			t.Extend = ui.ValidText(r.PostFormValue("reason"))
+		}
+		p.detail(w, r, http.StatusBadRequest, sentence(err), "", t)
+	case errors.Is(err, rights.ErrNotReady), errors.Is(err, rights.ErrChanged):
+		p.detail(w, r, http.StatusConflict, err.Error(), "", typed{})
 	default:
 		p.Log.Error("portal: action failed", "action", action, "request", id, "err", err)
-		p.detail(w, r, http.StatusServiceUnavailable, "The action could not be completed just now; nothing was lost. Try again in a minute.", "")
+		p.detail(w, r, http.StatusServiceUnavailable, "The action could not be completed just now; nothing was lost. Try again in a minute.", "", typed{})
 	}
 }

@@ -11,10 +11,14 @@ import (
 
 // Detail handles GET /admin/requests/{id}.
 func (p *Portal) Detail(w http.ResponseWriter, r *http.Request) {
-	p.detail(w, r, http.StatusOK, "", r.URL.Query().Get("notice"))
+	p.detail(w, r, http.StatusOK, "", r.URL.Query().Get("notice"), typed{})
 }
 
-func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errText, notice string) {
+// typed is what was written into an action's form, shown again when the
+// action is refused.
+type typed struct{ Ask, Reject, Extend string }
+
+func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errText, notice string, t typed) {
 	d, err := p.Rights.Detail(r.Context(), r.PathValue("id"))
 	req, hist, steps := d.Request, d.History, d.Steps
 	if errors.Is(err, rights.ErrNotFound) {
@@ -30,7 +34,7 @@ func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errT
 		return
 	}
 	v := view{Title: "Request " + req.ID, R: req, History: hist, Open: rights.Status(req.Status).Open(), DueClass: p.dueClass(req),
-		Error: errText, Notice: noticeText[notice]}
+		Error: errText, Notice: noticeText[notice], Typed: t}
 	for _, st := range steps {
 		if st.Connector == "*" {
 			v.Started = true

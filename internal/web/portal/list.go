@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/web/ui"
 )
 
 // List handles GET /admin/requests.
@@ -47,6 +48,11 @@ func (p *Portal) List(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(f.Search) > 254 {
 		problems = append(problems, "search is too long")
+	}
+	if !ui.IsText(f.Search) {
+		// The search reaches the database, and the page shows it again.
+		problems = append(problems, "the search "+strings.TrimSuffix(ui.NotText, "."))
+		v.Filter.Search = ui.ValidText(f.Search)
 	}
 	if len(problems) > 0 {
 		v.Error = "Please fix the filter: " + strings.Join(problems, "; ") + "."

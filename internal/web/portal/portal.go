@@ -58,6 +58,7 @@ type view struct {
 	Steps                 []store.RequestStep
 	Open, Failed, Started bool
 	DueClass              string
+	Typed                 typed
 }
 
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -53,6 +52,7 @@ type view struct {
 	Email                   string
 	Request                 store.Request
 	Token, Code             string
+	Answer                  string // what was typed, when it is shown again
 	StatusWords             string
 	Open, NeedsConfirmation bool
 	ExportReady             bool
@@ -97,6 +97,10 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := form{Email: strings.TrimSpace(r.PostFormValue("email")), Type: r.PostFormValue("type"), Ack: r.PostFormValue("acknowledge") == "yes"}
+	// The service refuses what is not UTF-8; the form shows it again as
+	// valid text, so the page itself is.
+	shown := f
+	shown.Email = ui.ValidText(f.Email)
 	if p.Intake != nil && !p.Intake.Allow(p.IPs.Addr(r)) {
 		w.Header().Set("Retry-After", "3600")
 		p.fail(w, r, http.StatusTooManyRequests, "Please try again later",
@@ -107,10 +111,10 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 	var dup *rights.DuplicateError
 	switch {
 	case errors.As(err, &dup):
-		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: f, Error: sentence(dup)})
+		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: shown, Error: sentence(dup)})
 		return
 	case errors.Is(err, rights.ErrBadIntake):
-		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Form: f, Error: sentence(err)})
+		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Form: shown, Error: sentence(err)})
 		return
 	case err != nil:
 		p.unavailable(w, r, err)
@@ -127,13 +131,17 @@ func (p *Pages) Status(w http.ResponseWriter, r *http.Request) {
 		p.viewError(w, r, err)
 		return
 	}
-	v := view{Title: "Your request", Request: req, Token: token, StatusWords: rights.Status(req.Status).Words(),
-		Open: rights.Status(req.Status).Open(), Notice: r.URL.Query().Get("notice")}
-	if v.Notice != "" && !knownNotices[v.Notice] {
-		v.Notice = ""
-	} else if v.Notice != "" {
-		v.Notice = noticeText[v.Notice]
+	v := p.statusView(req, hist, token)
+	if n := r.URL.Query().Get("notice"); knownNotices[n] {
+		v.Notice = noticeText[n]
 	}
+	p.render(w, r, http.StatusOK, "status", v)
+}
+
+// statusView is what the status page shows of a request.
+func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token string) view {
+	v := view{Title: "Your request", Request: req, Token: token, StatusWords: rights.Status(req.Status).Words(),
+		Open: rights.Status(req.Status).Open()}
 	v.NeedsConfirmation = req.EmailConfirmedAt.IsZero() && v.Open && req.Status != string(rights.WaitingForEmail)
 	v.ExportReady = req.ExportPath != "" && p.Rights.Clock.Now().Before(req.ExportExpiresAt)
 	if req.Receipt != "" {
@@ -145,7 +153,7 @@ func (p *Pages) Status(w http.ResponseWriter, r *http.Request) {
 	for _, h := range hist {
 		v.History = append(v.History, historyLine{At: h.At, Words: publicWords(h)})
 	}
-	p.render(w, r, http.StatusOK, "status", v)
+	return v
 }
 
 var noticeText = map[string]string{
@@ -194,8 +202,16 @@ func (p *Pages) Answer(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/privacy/requests/"+id+"?token="+token+"&notice=answered", http.StatusSeeOther)
 	case errors.Is(err, rights.ErrBadIntake):
-		p.fail(w, r, http.StatusBadRequest, "Your answer was not sent", sentence(err)+" Go back to your request's page and try again.",
-			ui.Link{Label: "Back to your request", Path: "/privacy/requests/" + id + "?token=" + url.QueryEscape(token)})
+		// The status page again, with the message and what was typed.
+		req, hist, verr := p.Rights.View(r.Context(), id, token)
+		if verr != nil {
+			p.viewError(w, r, verr)
+			return
+		}
+		v := p.statusView(req, hist, token)
+		v.Error = "Your answer was not sent. " + sentence(err)
+		v.Answer = ui.ValidText(r.PostFormValue("answer"))
+		p.render(w, r, http.StatusBadRequest, "status", v)
 	default:
 		p.viewError(w, r, err)
 	}
