@@ -216,6 +216,12 @@ func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool,
 	return stored, nil
 }
 
+// hideDeactivated leaves out the events of subjects an erasure has
+// deactivated and not yet purged. It is part of the one query every read
+// path goes through, so no path can forget it; erased_subjects is small,
+// and the anti-join costs a probe (or a hash lookup) per row.
+const hideDeactivated = " AND NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at IS NULL)"
+
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
 	sql := "SELECT seq, dataset, received_at, event_id, subject_key, data::text FROM events WHERE dataset = $1 AND seq > $2"
 	args := []any{q.Dataset, q.AfterSeq}
@@ -234,7 +240,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 		sql += fmt.Sprintf(" AND subject_key = $%d AND subject_key <> ''", len(args))
 	}
 	args = append(args, q.Limit)
-	sql += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
+	sql += hideDeactivated + fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, wrap(err)

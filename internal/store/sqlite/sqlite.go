@@ -185,6 +185,12 @@ func placeholders(rows, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
+// hideDeactivated leaves out the events of subjects an erasure has
+// deactivated and not yet purged. It is part of the one query every read
+// path goes through, so no path can forget it; a probe of erased_subjects'
+// primary key per row costs nothing measurable next to the row itself.
+const hideDeactivated = " AND NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at = 0)"
+
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
 	query := "SELECT seq, dataset, received_at, event_id, subject_key, data FROM events WHERE dataset = ? AND seq > ?"
 	args := []any{q.Dataset, q.AfterSeq}
@@ -202,7 +208,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 		query += " AND subject_key = ? AND subject_key <> ''"
 		args = append(args, q.SubjectKey)
 	}
-	query += " ORDER BY seq LIMIT ?"
+	query += hideDeactivated + " ORDER BY seq LIMIT ?"
 	args = append(args, q.Limit)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
