@@ -168,6 +168,36 @@ func BenchmarkRegistryHead(b *testing.B) {
 	}
 }
 
+// BenchmarkErasedPoll is what each node's suppression-list poll costs
+// PostgreSQL when nothing changed (erasure.DefaultPollEvery), with 1000
+// keys on the list.
+func BenchmarkErasedPoll(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, testSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		if err := s.AddErasedSubjects(ctx, fmt.Sprint("r", i), []string{fmt.Sprintf("%064x", i)}, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rows, err := s.ErasedSubjectsAfter(ctx, 0)
+	if err != nil || len(rows) != 1000 {
+		b.Fatal(len(rows), err)
+	}
+	last := rows[len(rows)-1].Seq
+	for b.Loop() {
+		if rows, err := s.ErasedSubjectsAfter(ctx, last); err != nil || len(rows) != 0 {
+			b.Fatal(len(rows), err)
+		}
+	}
+}
+
 func open(t *testing.T, dsn string) *Store {
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
