@@ -76,6 +76,15 @@ func (l *List) Suppressed(ds *registry.Dataset, key string, now time.Time) bool 
 	return s.pending || now.Before(s.purgedAt.Add(ds.SuppressFor()))
 }
 
+// DeactivatedAt is when request deactivated key, as far as this node has
+// read the list.
+func (l *List) DeactivatedAt(key, request string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.rows[key][request]
+	return r.DeactivatedAt, ok
+}
+
 // Len is how many keys the list holds.
 func (l *List) Len() int { return len(*l.cur.Load()) }
 
