@@ -218,9 +218,13 @@ func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool,
 
 // hideDeactivated leaves out the events of subjects an erasure has
 // deactivated and not yet purged. It is part of the one query every read
-// path goes through, so no path can forget it; erased_subjects is small,
-// and the anti-join costs a probe (or a hash lookup) per row.
-const hideDeactivated = " AND NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at IS NULL)"
+// path goes through, so no path can forget it. OFFSET 0 keeps it a probe
+// of erased_subjects' primary key per row read: pulled up into an
+// anti-join, the planner (which assumes most keys match) gave up the
+// index scan in seq order that LIMIT stops early, and read and sorted the
+// whole range instead (6 ms instead of 0.3 for a page of 100 out of 6 667).
+// Events without a subject are not probed.
+const hideDeactivated = " AND (events.subject_key = '' OR NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at IS NULL OFFSET 0))"
 
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
 	sql := "SELECT seq, dataset, received_at, event_id, subject_key, data::text FROM events WHERE dataset = $1 AND seq > $2"

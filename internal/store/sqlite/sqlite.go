@@ -187,9 +187,11 @@ func placeholders(rows, cols int) string {
 
 // hideDeactivated leaves out the events of subjects an erasure has
 // deactivated and not yet purged. It is part of the one query every read
-// path goes through, so no path can forget it; a probe of erased_subjects'
-// primary key per row costs nothing measurable next to the row itself.
-const hideDeactivated = " AND NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at = 0)"
+// path goes through, so no path can forget it. SQLite runs it as a probe
+// of erased_subjects' primary key per row read (the seq-order scan that
+// LIMIT stops early stays as it was); events without a subject are not
+// probed.
+const hideDeactivated = " AND (events.subject_key = '' OR NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at = 0))"
 
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
 	query := "SELECT seq, dataset, received_at, event_id, subject_key, data FROM events WHERE dataset = ? AND seq > ?"
