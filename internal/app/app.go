@@ -20,6 +20,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
+	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/policy"
@@ -61,6 +62,9 @@ type App struct {
 	Rights     *rights.Service
 	Connectors *connectors.Set
 	Sweeper    *retention.Sweeper
+	// Erased is this node's copy of the suppression list of erased
+	// subjects, which collection checks; Watch keeps it current.
+	Erased *erasure.List
 }
 
 // New builds the services. On error nothing is left open.
@@ -150,8 +154,16 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	if err := a.loadRegistry(ctx, regYAML, regName, startReg, serve); err != nil {
 		return err
 	}
+	a.Erased = erasure.New(a.Store, a.Registry, a.Clock.Now, a.Log)
+	if serve {
+		// Loaded before the first event is taken, so a restarted node
+		// never collects a subject erased while it was down.
+		if _, err := a.Erased.Refresh(ctx); err != nil {
+			return fmt.Errorf("suppression list: %w", err)
+		}
+	}
 	a.Access = accesslog.NewAppender(a.Store, a.Log)
-	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
+	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Erased: a.Erased, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
 	return a.buildRights()
 }
 
@@ -248,7 +260,11 @@ func (a *App) buildRights() error {
 	cfg := a.Config
 	rc := rights.DefaultConfig(PublicURL(cfg))
 	rc.ExportDir = filepath.Join(cfg.DataDir, "exports")
-	events := &connectors.Events{Store: a.Store, Keyer: a.Keyer, Registry: a.Registry}
+	poll := cfg.ErasurePoll
+	if poll <= 0 {
+		poll = erasure.DefaultPollEvery
+	}
+	events := &connectors.Events{Store: a.Store, Keyer: a.Keyer, Registry: a.Registry, Erased: a.Erased, Settle: 2 * poll, Clock: a.Clock}
 	set, err := connectors.Load(cfg.Rights, &rc, events)
 	if err != nil {
 		return err

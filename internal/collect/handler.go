@@ -26,6 +26,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
+	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/problem"
 	"github.com/steward-privacy/steward/internal/ratelimit"
@@ -65,8 +66,11 @@ type Collector struct {
 	Batcher  *Batcher
 	Clock    clock.Clock
 	Metrics  *Metrics
-	Log      *slog.Logger
-	Config   Config
+	// Erased is the suppression list: events of an erased subject are
+	// answered as if stored and dropped ("erased"). Nil checks nothing.
+	Erased *erasure.List
+	Log    *slog.Logger
+	Config Config
 
 	limiter *ratelimit.Limiter
 }
@@ -294,6 +298,11 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 	out := make([]store.Event, 0, len(raw))
 	for i, ev := range raw {
 		data, key := c.minimiseEvent(ds, values[i], r, now)
+		if c.Erased != nil && c.Erased.Suppressed(ds, key, now) {
+			// Before sampling, so each such event is counted as erased.
+			res.drop("erased")
+			continue
+		}
 		if !c.sampled(ds, key, ev.ID, now, i) {
 			res.drop("sampled")
 			continue

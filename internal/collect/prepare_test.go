@@ -2,19 +2,24 @@ package collect
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/store/sqlite"
 )
 
 // BenchmarkPrepare is collection's own work on one seed event of the
 // built-in interaction_data (validation, the subject key, minimisation,
-// sampling, encoding), without HTTP or storage, whose noise hides it in
-// the server benchmarks.
+// the suppression check, sampling, encoding), without HTTP or storage,
+// whose noise hides it in the server benchmarks.
 func BenchmarkPrepare(b *testing.B) {
 	reg, err := registry.Default()
 	if err != nil {
@@ -30,7 +35,28 @@ func BenchmarkPrepare(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Date(2026, 11, 22, 12, 34, 56, 0, time.UTC)
-	c := &Collector{Registry: registry.Static(reg), Keyer: k, UA: ua, Clock: clock.NewFake(now)}
+	// 1000 erased subjects on the suppression list, none of them this
+	// event's: the check every event pays.
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "steward.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = k.Hash("subject", fmt.Sprint("erased-", i))
+	}
+	if err := st.AddErasedSubjects(context.Background(), "bench", keys, now); err != nil {
+		b.Fatal(err)
+	}
+	erased := erasure.New(st, registry.Static(reg), func() time.Time { return now }, nil)
+	if _, err := erased.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	c := &Collector{Registry: registry.Static(reg), Keyer: k, UA: ua, Clock: clock.NewFake(now), Erased: erased}
 	c.Init()
 	raw, err := Decode([]byte(`{"timestamp":1333046100000,"event_stream":[["picker",732],["picker::change",1700]],"email_type":"secondary",`+
 		`"number_emails":3,"new_account":false,"language":"en_US","number_sites_logged_in":1,"screen_size":{"width":640,"height":480},`+

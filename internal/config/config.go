@@ -53,6 +53,9 @@ type Config struct {
 	// RegistryPoll is how often a node checks for a registry version
 	// published by another node.
 	RegistryPoll time.Duration
+	// ErasurePoll is how often a node reads changes to the suppression list
+	// of erased subjects made by another node.
+	ErasurePoll  time.Duration
 	ShutdownWait time.Duration
 
 	// SMTP is the mail server notifications go to; no Host means e-mail
@@ -141,6 +144,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.WriteQueue, "write-queue", 4096, "collection requests that may wait for a commit before 503")
 	fs.DurationVar(&c.RetentionEvery, "retention-every", 10*time.Minute, "how often the retention sweeper runs")
 	fs.DurationVar(&c.RegistryPoll, "registry-poll", 2*time.Second, "how often to check for a registry version published by another node")
+	fs.DurationVar(&c.ErasurePoll, "erasure-poll", 2*time.Second, "how often to read erasures made by another node (the longest it may still collect an erased subject)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for notification e-mail (empty: no e-mail)")
 	fs.IntVar(&c.SMTP.Port, "smtp-port", 587, "SMTP server port")

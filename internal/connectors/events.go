@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
@@ -20,12 +22,38 @@ import (
 
 // Events is steward's own event store. Events are stored under the keyed
 // hash of the dataset's subject identifier, so erasure hashes each known
-// identifier of the person the same way (package subject) and deletes by
-// key in every dataset.
+// identifier of the person the same way (package subject), puts the keys
+// on the suppression list at deactivation and deletes by key in every
+// dataset at purge.
 type Events struct {
-	Store    store.Events
+	Store    EventStore
 	Keyer    *minimise.Keyer
 	Registry *registry.Source
+	// Erased is this node's copy of the suppression list, refreshed at
+	// once after each change so this node drops the keys without waiting
+	// for its poll; nil refreshes nothing.
+	Erased *erasure.List
+	// Settle is how long after deactivation every node is known to drop
+	// the keys (twice the list's poll interval). A purge sooner than that,
+	// with a grace period shorter than it, waits the rest: deleting before
+	// a node has caught up would let that node store the person's events
+	// again, unhidden.
+	Settle time.Duration
+	// Clock dates the list's rows; nil is the real clock.
+	Clock clock.Clock
+}
+
+// EventStore is what the events connector needs of the store.
+type EventStore interface {
+	store.Events
+	store.ErasedSubjects
+}
+
+func (e *Events) now() time.Time {
+	if e.Clock == nil {
+		return time.Now().UTC()
+	}
+	return e.Clock.Now().UTC()
 }
 
 // Name implements rights.Connector.
@@ -45,17 +73,72 @@ func (e *Events) keys(s rights.Subject) []string {
 	return slices.Compact(out)
 }
 
-// Deactivate has nothing to switch off: events are only ever read under
-// the read policy.
+// Deactivate puts the person's keys on the suppression list in one
+// transaction: from its commit no read returns their events (the store's
+// ListEvents leaves them out), and collection drops new ones, here at once
+// and on every other node within its poll. Nothing is deleted yet.
 func (e *Events) Deactivate(ctx context.Context, s rights.Subject) (rights.Result, error) {
-	return rights.Result{Detail: "nothing to deactivate; events are deleted at purge"}, nil
+	keys := e.keys(s)
+	if err := e.Store.AddErasedSubjects(ctx, s.RequestID, keys, e.now()); err != nil {
+		return rights.Result{}, err
+	}
+	if err := e.refresh(ctx); err != nil {
+		return rights.Result{}, err
+	}
+	return rights.Result{Detail: fmt.Sprintf("events of %d subject key(s) hidden from every read and no longer collected; deleted at purge", len(keys))}, nil
 }
 
-// Purge deletes every event of the person in every dataset.
+func (e *Events) refresh(ctx context.Context) error {
+	if e.Erased == nil {
+		return nil
+	}
+	_, err := e.Erased.Refresh(ctx)
+	return err
+}
+
+// settle waits until every node is known to drop the keys deactivated for
+// the request: only a grace period shorter than Settle has to wait.
+func (e *Events) settle(ctx context.Context, s rights.Subject, keys []string) error {
+	if e.Settle <= 0 || s.RequestID == "" {
+		return nil
+	}
+	// Not known here yet (deactivated on another node a moment ago):
+	// wait the whole time.
+	since := e.now()
+	if e.Erased != nil {
+		for _, k := range keys {
+			if at, ok := e.Erased.DeactivatedAt(k, s.RequestID); ok {
+				since = at
+				break
+			}
+		}
+	}
+	wait := since.Add(e.Settle).Sub(e.now())
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Purge deletes every event of the person in every dataset, then records
+// the purge on the suppression list, in that order: until the record, the
+// keys stay hidden from reads, so nothing is readable in between.
+// Collection keeps dropping them for each dataset's suppress_erased.
 func (e *Events) Purge(ctx context.Context, s rights.Subject) (rights.Result, error) {
+	keys := e.keys(s)
+	if err := e.settle(ctx, s, keys); err != nil {
+		return rights.Result{}, err
+	}
 	var total int64
 	per := map[string]int64{}
-	for _, k := range e.keys(s) {
+	for _, k := range keys {
 		counts, err := e.Store.DeleteSubjectEvents(ctx, k)
 		if err != nil {
 			return rights.Result{}, err
@@ -73,6 +156,14 @@ func (e *Events) Purge(ctx context.Context, s rights.Subject) (rights.Result, er
 	detail := fmt.Sprintf("deleted %d events", total)
 	if len(parts) > 0 {
 		detail += " (" + strings.Join(parts, ", ") + ")"
+	}
+	if s.RequestID != "" {
+		if err := e.Store.MarkErasedPurged(ctx, s.RequestID, e.now()); err != nil {
+			return rights.Result{}, err
+		}
+		if err := e.refresh(ctx); err != nil {
+			return rights.Result{}, err
+		}
 	}
 	return rights.Result{Count: total, Detail: detail}, nil
 }

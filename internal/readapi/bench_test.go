@@ -33,7 +33,8 @@ func (unlogged) Append(context.Context, *accesslog.Entry) error { return nil }
 
 // BenchmarkReadPage reads pages of 100 events over loopback HTTP, from one
 // reader (latency) and from 32 concurrent readers (throughput), with and
-// without the access log, in one run.
+// without the access log, in one run; then again with erased subjects on
+// the suppression list, which every read leaves out.
 func BenchmarkReadPage(b *testing.B) {
 	procs := runtime.GOMAXPROCS(0)
 	dsns := map[string]string{"sqlite": ""}
@@ -72,61 +73,76 @@ func BenchmarkReadPage(b *testing.B) {
 			log := slog.New(slog.DiscardHandler)
 			appender := accesslog.NewAppender(st, log)
 			defer appender.Close()
-			for _, readers := range []int{1, 32} {
-				for _, mode := range []struct {
-					name string
-					rec  accesslog.Recorder
-				}{{"unlogged", unlogged{}}, {"logged", appender}} {
-					b.Run(fmt.Sprintf("readers=%d/%s", readers, mode.name), func(b *testing.B) {
-						api := &readapi.API{Registry: registry.Static(reg), Store: st, Policy: policy.StaticSource(pol), Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
-						mux := http.NewServeMux()
-						mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
-						srv := httptest.NewServer(mux)
-						defer srv.Close()
-						url := srv.URL + "/v1/datasets/interaction_data/events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=100&purpose=data_quality"
-						client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-						var mu sync.Mutex
-						var lat []time.Duration
-						// read is one request; it returns false after a failure.
-						read := func(mine *[]time.Duration) bool {
-							t0 := time.Now()
-							req, _ := http.NewRequest("GET", url, nil)
-							req.Header.Set("Authorization", "Bearer "+secret)
-							resp, err := client.Do(req)
-							if err != nil {
-								b.Error(err)
-								return false
-							}
-							io.Copy(io.Discard, resp.Body)
-							resp.Body.Close()
-							if resp.StatusCode != 200 {
-								b.Errorf("status %d", resp.StatusCode)
-								return false
-							}
-							*mine = append(*mine, time.Since(t0))
-							return true
-						}
-						b.ResetTimer()
-						start := time.Now()
-						if readers == 1 {
-							for i := 0; i < b.N && read(&lat); i++ {
-							}
-						} else {
-							b.SetParallelism(max(1, readers/procs))
-							b.RunParallel(func(pb *testing.PB) {
-								var mine []time.Duration
-								defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
-								for pb.Next() && read(&mine) {
+			// Then again with 1000 subjects waiting for their purge on the
+			// suppression list, one of them in the range (20 events hidden).
+			for _, erased := range []int{0, 1000} {
+				prefix := ""
+				if erased > 0 {
+					prefix = fmt.Sprintf("erased=%d/", erased)
+					keys := []string{fmt.Sprintf("%064x", 7)}
+					for i := range erased - 1 {
+						keys = append(keys, fmt.Sprintf("%064x", 1000+i))
+					}
+					if err := st.AddErasedSubjects(ctx, "bench", keys, time.Now()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, readers := range []int{1, 32} {
+					for _, mode := range []struct {
+						name string
+						rec  accesslog.Recorder
+					}{{"unlogged", unlogged{}}, {"logged", appender}} {
+						b.Run(fmt.Sprintf("%sreaders=%d/%s", prefix, readers, mode.name), func(b *testing.B) {
+							api := &readapi.API{Registry: registry.Static(reg), Store: st, Policy: policy.StaticSource(pol), Keyer: keyer, Access: mode.rec, Clock: clock.Real{}, Log: log}
+							mux := http.NewServeMux()
+							mux.Handle("GET /v1/datasets/{name}/events", auth.Tokens{Store: st, Clock: clock.Real{}, Log: log}.Require(http.HandlerFunc(api.Events)))
+							srv := httptest.NewServer(mux)
+							defer srv.Close()
+							url := srv.URL + "/v1/datasets/interaction_data/events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=100&purpose=data_quality"
+							client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+							var mu sync.Mutex
+							var lat []time.Duration
+							// read is one request; it returns false after a failure.
+							read := func(mine *[]time.Duration) bool {
+								t0 := time.Now()
+								req, _ := http.NewRequest("GET", url, nil)
+								req.Header.Set("Authorization", "Bearer "+secret)
+								resp, err := client.Do(req)
+								if err != nil {
+									b.Error(err)
+									return false
 								}
-							})
-						}
-						b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
-						slices.Sort(lat)
-						if len(lat) > 0 {
-							b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-							b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-						}
-					})
+								io.Copy(io.Discard, resp.Body)
+								resp.Body.Close()
+								if resp.StatusCode != 200 {
+									b.Errorf("status %d", resp.StatusCode)
+									return false
+								}
+								*mine = append(*mine, time.Since(t0))
+								return true
+							}
+							b.ResetTimer()
+							start := time.Now()
+							if readers == 1 {
+								for i := 0; i < b.N && read(&lat); i++ {
+								}
+							} else {
+								b.SetParallelism(max(1, readers/procs))
+								b.RunParallel(func(pb *testing.PB) {
+									var mine []time.Duration
+									defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+									for pb.Next() && read(&mine) {
+									}
+								})
+							}
+							b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+							slices.Sort(lat)
+							if len(lat) > 0 {
+								b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+								b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+							}
+						})
+					}
 				}
 			}
 		})

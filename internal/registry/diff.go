@@ -109,6 +109,10 @@ func datasetAttrs(d *Dataset) [][2]string {
 	if d.Subject != nil {
 		subject = d.Subject.Field + " (" + d.Subject.Kind + ")"
 	}
+	suppress := ""
+	if d.SuppressErased > 0 {
+		suppress = FormatDuration(d.SuppressErased)
+	}
 	expires := "never"
 	if !d.Expires.IsZero() {
 		expires = d.Expires.Format(time.DateOnly)
@@ -119,6 +123,7 @@ func datasetAttrs(d *Dataset) [][2]string {
 		{"path_alias", d.PathAlias}, {"sample_rate", fmt.Sprint(d.SampleRate)}, {"store", d.Store},
 		{"subject", subject}, {"access.origins", strings.Join(d.Access.Origins, ", ")},
 		{"access.server_to_server", fmt.Sprint(d.Access.ServerToServer)}, {"access.write_key_sha256", d.Access.WriteKeySHA256},
+		{"suppress_erased", suppress},
 	}
 }
 

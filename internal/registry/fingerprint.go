@@ -40,10 +40,16 @@ func (f *Field) canonical(b *strings.Builder) {
 }
 
 // Fingerprint identifies a dataset's reviewed definition: its purpose,
-// legal basis, retention, subject, access and every field's fingerprint.
+// legal basis, retention, subject, access, suppress_erased when declared,
+// and every field's fingerprint.
 func (d *Dataset) Fingerprint() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dataset{%q %q %q %s %s %+v}", d.Name, d.Purpose, d.LawfulBasis, d.Retention, d.Subject.canonical(), d.Access)
+	if d.SuppressErased > 0 {
+		// Only when declared, so datasets without it keep their reviewed
+		// fingerprints.
+		fmt.Fprintf(&b, "suppress_erased=%s", d.SuppressErased)
+	}
 	for _, f := range d.Fields {
 		b.WriteString(f.Fingerprint())
 	}

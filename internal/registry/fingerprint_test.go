@@ -62,4 +62,17 @@ func TestFingerprintsStable(t *testing.T) {
 	if a.Dataset("interaction_data").Fingerprint() == b.Dataset("interaction_data").Fingerprint() {
 		t.Error("declaring an e-mail identifier left the fingerprint unchanged")
 	}
+	// suppress_erased counts only when declared: absent, the pins above
+	// hold; declared, even as long as the retention, it is a change.
+	suppress := strings.Replace(string(DefaultYAML), "    retention: 120d\n", "    retention: 120d\n    suppress_erased: 120d\n", 1)
+	c, probs := Parse([]byte(suppress), "x")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if c.Dataset("interaction_data").Fingerprint() == r.Dataset("interaction_data").Fingerprint() {
+		t.Error("declaring suppress_erased left the fingerprint unchanged")
+	}
+	if c.Dataset("request_log").Fingerprint() != r.Dataset("request_log").Fingerprint() {
+		t.Error("suppress_erased on one dataset changed another's fingerprint")
+	}
 }

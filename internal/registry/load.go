@@ -170,7 +170,7 @@ func (p *parser) duration(n *yaml.Node, at string) time.Duration {
 }
 
 var datasetKeys = []string{"description", "purpose", "lawful_basis", "retention", "owner", "expires", "path_alias",
-	"sample_rate", "store", "subject", "access", "fields"}
+	"sample_rate", "store", "subject", "access", "suppress_erased", "fields"}
 
 func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 	name := kn.Value
@@ -270,6 +270,12 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 			p.bad(id, "%s.subject.identifier: must be email (uuid fields are recognised by their type; other identifiers need no declaration)", at)
 		case f != nil && f.Type != TypeString:
 			p.bad(id, "%s.subject.identifier: email applies only to a string field, not %s", at, f.Type)
+		}
+	}
+	if v := m["suppress_erased"]; v != nil {
+		d.SuppressErased = p.duration(v, at+".suppress_erased")
+		if d.Subject == nil {
+			p.bad(v, "%s.suppress_erased: applies only to a dataset with a subject; without one no event can be told to be an erased person's", at)
 		}
 	}
 	return d

@@ -96,3 +96,31 @@ func TestSubjectIdentifier(t *testing.T) {
 		}
 	}
 }
+
+func TestSuppressErased(t *testing.T) {
+	base := "controller: {name: X, contact: x@example.org}\ndatasets:\n  d:\n    description: d\n    purpose: p\n    lawful_basis: consent\n    retention: 10d\n    owner: o@example.org\n    expires: never\n" +
+		"    fields:\n      email: {type: string, category: 2}\n"
+	subject := "    subject: {field: email, kind: direct, identifier: email}\n"
+	for _, c := range []struct {
+		yaml, want string
+		line       int
+		suppress   time.Duration
+	}{
+		{subject, "", 0, 10 * 24 * time.Hour}, // the retention by default
+		{subject + "    suppress_erased: 400d\n", "", 0, 400 * 24 * time.Hour},
+		{subject + "    suppress_erased: 36h\n", "", 0, 36 * time.Hour},
+		{subject + "    suppress_erased: forever\n", `datasets.d.suppress_erased: "forever" is not a duration like 10m, 36h, 120d or 2w`, 13, 0},
+		{subject + "    suppress_erased: 0d\n", "datasets.d.suppress_erased: must be longer than zero", 13, 0},
+		{"    suppress_erased: 30d\n", "datasets.d.suppress_erased: applies only to a dataset with a subject", 12, 0},
+	} {
+		r, probs := Parse([]byte(base+c.yaml), "r.yaml")
+		switch {
+		case c.want == "" && len(probs) > 0:
+			t.Errorf("%q: unexpected %v", c.yaml, probs)
+		case c.want == "" && r.Dataset("d").SuppressFor() != c.suppress:
+			t.Errorf("%q: suppressed for %s, want %s", c.yaml, r.Dataset("d").SuppressFor(), c.suppress)
+		case c.want != "" && (len(probs) != 1 || probs[0].Line != c.line || !strings.Contains(probs[0].Message, c.want)):
+			t.Errorf("%q: got %v, want line %d with %q", c.yaml, probs, c.line, c.want)
+		}
+	}
+}

@@ -63,6 +63,10 @@ type Dataset struct {
 	// dataset holds nothing that identifies a subject.
 	Subject *Subject
 	Access  Access
+	// SuppressErased is how long collection keeps refusing the events of a
+	// subject after its erasure was purged (the suppress_erased key); zero
+	// when not declared, and then the retention applies (SuppressFor).
+	SuppressErased time.Duration
 	// Fields in declaration order.
 	Fields []*Field
 	// Line is where the dataset is declared in the registry file.
@@ -77,6 +81,17 @@ func (d *Dataset) Field(name string) *Field { return d.byName[name] }
 // Expired reports whether the dataset is past its expiry date at now.
 func (d *Dataset) Expired(now time.Time) bool {
 	return !d.Expires.IsZero() && !now.Before(d.Expires)
+}
+
+// SuppressFor is how long after an erasure's purge collection refuses the
+// erased subject's events: suppress_erased when declared, else the
+// retention. Anything the person sent before the erasure would have
+// expired by then anyway.
+func (d *Dataset) SuppressFor() time.Duration {
+	if d.SuppressErased > 0 {
+		return d.SuppressErased
+	}
+	return d.Retention
 }
 
 // MaxCategory is the highest category among the dataset's fields.

@@ -95,7 +95,7 @@ func TestSourceRefusesBadVersions(t *testing.T) {
 
 func TestDiff(t *testing.T) {
 	a, _ := registry.Parse(registry.DefaultYAML, "a")
-	y := bytes.Replace(registry.DefaultYAML, []byte("retention: 120d"), []byte("retention: 90d"), 1)
+	y := bytes.Replace(registry.DefaultYAML, []byte("retention: 120d"), []byte("retention: 90d\n    suppress_erased: 30d"), 1)
 	y = bytes.Replace(y, []byte("language:      {type: string, max_length: 16, category: 1"), []byte("language:      {type: string, max_length: 32, category: 3"), 1)
 	y = bytes.Replace(y, []byte("      new_account:   {type: boolean, category: 2, description: Whether the account is new in the last 24 hours.}\n"), nil, 1)
 	y = bytes.Replace(y, []byte("      sample_rate:   {type: number"), []byte("      theme:         {type: enum, values: [light, dark], category: 1}\n      sample_rate:   {type: number"), 1)
@@ -108,7 +108,7 @@ func TestDiff(t *testing.T) {
 		got = append(got, c.String())
 	}
 	want := []string{
-		"~ interaction_data (category 3): retention: 120d → 90d",
+		"~ interaction_data (category 3): retention: 120d → 90d; suppress_erased: (none) → 30d",
 		"~ interaction_data.language (category 3): category: 1 → 3; max_length: 16 → 32",
 		"+ interaction_data.theme (category 1): enum, category 1",
 		"- interaction_data.new_account (category 2)",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/problem"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
@@ -27,8 +28,11 @@ type Store interface {
 type Sweeper struct {
 	Registry *registry.Source
 	Store    Store
-	Clock    clock.Clock
-	Log      *slog.Logger
+	// Erased, when set, also forgets erased subjects whose suppression
+	// has ended in every dataset.
+	Erased *erasure.List
+	Clock  clock.Clock
+	Log    *slog.Logger
 	// Every is how often to sweep.
 	Every time.Duration
 }
@@ -69,6 +73,13 @@ func (s *Sweeper) SweepOnce(ctx context.Context) []store.Sweep {
 		}
 		sw.ID = id
 		out = append(out, sw)
+	}
+	if s.Erased != nil {
+		if n, err := s.Erased.Forget(ctx); err != nil {
+			s.Log.Error("retention: could not forget expired erasures", "err", err)
+		} else if n > 0 {
+			s.Log.Info("retention: forgot erased subject keys whose suppression ended", "keys", n)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,10 +15,28 @@ import (
 	"github.com/google/uuid"
 )
 
+// withErased puts 1000 subjects on the node's suppression list, none of
+// them the benchmark's, so each event pays the check as it would in
+// production.
+func withErased(b *testing.B, n *node) {
+	ctx := context.Background()
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = n.srv.Keyer.Hash("subject", fmt.Sprint("erased-", i))
+	}
+	if err := n.srv.Store.AddErasedSubjects(ctx, "bench", keys, n.clock.Now()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := n.srv.Erased.Refresh(ctx); err != nil || n.srv.Erased.Len() != len(keys) {
+		b.Fatal(n.srv.Erased.Len(), err)
+	}
+}
+
 // BenchmarkCollectBatch100 measures the whole pipeline in-process for a
 // batch of 100 seed events (see cmd/steward-bench for the loopback numbers).
 func BenchmarkCollectBatch100(b *testing.B) {
 	n := startNode(b, testConfig(b, ""))
+	withErased(b, n)
 	br := newBrowser(b, n.http.URL)
 	b.ResetTimer()
 	for b.Loop() {
@@ -93,6 +112,7 @@ func BenchmarkRequestIntake(b *testing.B) {
 // the loopback numbers of record).
 func BenchmarkCollectSingle(b *testing.B) {
 	n := startNode(b, testConfig(b, ""))
+	withErased(b, n)
 	br := newBrowser(b, n.http.URL)
 	b.SetParallelism(16) // ×GOMAXPROCS(2) = 32 clients
 	b.ResetTimer()

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	ips := clientip.Resolver{Trusted: proxies}
 	col := &collect.Collector{
 		Registry: s.Registry, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
-		Clock: s.Clock, Metrics: cm, Log: s.Log,
+		Clock: s.Clock, Metrics: cm, Erased: s.Erased, Log: s.Log,
 		Config: collect.Config{
 			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
 			RatePerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst,
@@ -214,6 +214,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start runs the background workers until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) {
 	go s.Registry.Watch(ctx, s.Config.RegistryPoll)
+	go s.Erased.Watch(ctx, s.Config.ErasurePoll)
 	go s.Sweeper.Run(ctx)
 	go s.tickRights(ctx)
 	nctx, cancel := context.WithCancel(ctx)

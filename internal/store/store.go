@@ -36,6 +36,7 @@ type Store interface {
 	Outbox
 	Accounts
 	RegistryVersions
+	ErasedSubjects
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").
@@ -141,7 +142,10 @@ type Events interface {
 	// skipped: stored[i] is false for it. Seq and the stored events' order
 	// follow the slice order.
 	InsertEvents(ctx context.Context, events []Event) (stored []bool, err error)
-	// ListEvents returns up to q.Limit events matching q, in Seq order.
+	// ListEvents returns up to q.Limit events matching q, in Seq order,
+	// leaving out every event whose subject key an erasure has deactivated
+	// and not yet purged (see ErasedSubjects): each read path reads
+	// through it, so none returns them.
 	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
 	// DeleteEventsBefore deletes a dataset's events received before cutoff,
 	// with their idempotency keys, and returns how many events it deleted.

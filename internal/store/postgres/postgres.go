@@ -216,8 +216,47 @@ func (s *Store) InsertEvents(ctx context.Context, events []store.Event) ([]bool,
 	return stored, nil
 }
 
+// ListEvents leaves out the events of subjects an erasure has deactivated
+// and not yet purged. A read of one subject checks that subject once. A
+// range read takes a page with the plan it always had (an index scan in
+// seq order that LIMIT stops early, or whatever the planner prefers for
+// the range), and only then marks each row of it whose subject is hidden:
+// one probe of erased_subjects' primary key per row of the page, in the
+// same statement, so the page and what it hides are one snapshot. Put in
+// the WHERE clause, the check changed the plan: as an anti-join the
+// planner (which assumes most keys match) read and sorted the whole range,
+// and as a probe it was made for every row of the range before the sort
+// (2–6 ms instead of 0.7 for a page of 100). The page is read a little
+// longer than asked, so that a few hidden rows do not cost a second read;
+// when more were hidden, the next rows are read until the page is full or
+// the range ends.
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
-	sql := "SELECT seq, dataset, received_at, event_id, subject_key, data::text FROM events WHERE dataset = $1 AND seq > $2"
+	if q.SubjectKey != "" {
+		page, _, _, err := s.listPage(ctx, q, q.Limit)
+		return page, err
+	}
+	out := make([]store.Event, 0, min(max(q.Limit, 0), 1000))
+	want := q.Limit + q.Limit/16 + 4
+	for {
+		page, read, last, err := s.listPage(ctx, q, want)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page[:min(len(page), q.Limit-len(out))]...)
+		if read < want || len(out) >= q.Limit {
+			return out, nil
+		}
+		// Skipping a subject's many hidden events takes a few reads of
+		// growing size, not one per page.
+		q.AfterSeq, want = last, min(want*2, 10_000)
+	}
+}
+
+// listPage reads up to limit events of q's range after q.AfterSeq and
+// returns those not hidden, how many it read, and the last seq read.
+// (Reads of one subject are already filtered; none comes back marked.)
+func (s *Store) listPage(ctx context.Context, q store.EventQuery, limit int) ([]store.Event, int, int64, error) {
+	sql := "SELECT seq, dataset, received_at, event_id, subject_key, data FROM events WHERE dataset = $1 AND seq > $2"
 	args := []any{q.Dataset, q.AfterSeq}
 	if !q.From.IsZero() {
 		args = append(args, q.From)
@@ -230,27 +269,38 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 	if q.SubjectKey != "" {
 		args = append(args, q.SubjectKey)
 		// "<> ''" matches the partial index events_subject, so even a
-		// generic plan (no parameter value known) can use it.
-		sql += fmt.Sprintf(" AND subject_key = $%d AND subject_key <> ''", len(args))
+		// generic plan (no parameter value known) can use it. The check
+		// of the one subject is a one-time filter: it leaves the plan be.
+		sql += fmt.Sprintf(" AND subject_key = $%d AND subject_key <> ''", len(args)) +
+			fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = $%d AND h.purged_at IS NULL)", len(args))
 	}
-	args = append(args, q.Limit)
-	sql += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
+	args = append(args, limit)
+	sql = "WITH page AS MATERIALIZED (" + sql + fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args)) + `)
+SELECT seq, dataset, received_at, event_id, subject_key, data::text,
+  subject_key <> '' AND EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = page.subject_key AND h.purged_at IS NULL)
+FROM page ORDER BY seq`
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, 0, 0, wrap(err)
 	}
 	defer rows.Close()
 	var out []store.Event
+	read, last := 0, q.AfterSeq
 	for rows.Next() {
 		var e store.Event
 		var data string
-		if err := rows.Scan(&e.Seq, &e.Dataset, &e.ReceivedAt, &e.EventID, &e.SubjectKey, &data); err != nil {
-			return nil, wrap(err)
+		var hidden bool
+		if err := rows.Scan(&e.Seq, &e.Dataset, &e.ReceivedAt, &e.EventID, &e.SubjectKey, &data, &hidden); err != nil {
+			return nil, 0, 0, wrap(err)
+		}
+		read, last = read+1, e.Seq
+		if hidden {
+			continue
 		}
 		e.ReceivedAt, e.Data = e.ReceivedAt.UTC(), []byte(data)
 		out = append(out, e)
 	}
-	return out, wrap(rows.Err())
+	return out, read, last, wrap(rows.Err())
 }
 
 // DeleteEventsBefore drops the dataset's day partitions wholly before the

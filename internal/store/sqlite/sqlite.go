@@ -185,6 +185,14 @@ func placeholders(rows, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
+// hideDeactivated leaves out the events of subjects an erasure has
+// deactivated and not yet purged. It is part of the one query every read
+// path goes through, so no path can forget it. SQLite runs it as a probe
+// of erased_subjects' primary key per row read (the seq-order scan that
+// LIMIT stops early stays as it was); events without a subject are not
+// probed.
+const hideDeactivated = " AND (events.subject_key = '' OR NOT EXISTS (SELECT 1 FROM erased_subjects h WHERE h.subject_key = events.subject_key AND h.purged_at = 0))"
+
 func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
 	query := "SELECT seq, dataset, received_at, event_id, subject_key, data FROM events WHERE dataset = ? AND seq > ?"
 	args := []any{q.Dataset, q.AfterSeq}
@@ -202,7 +210,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]store.Eve
 		query += " AND subject_key = ? AND subject_key <> ''"
 		args = append(args, q.SubjectKey)
 	}
-	query += " ORDER BY seq LIMIT ?"
+	query += hideDeactivated + " ORDER BY seq LIMIT ?"
 	args = append(args, q.Limit)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("OutboxSealedSecrets", func(t *testing.T) { outboxSealedSecrets(t, open(t)) })
 	t.Run("Accounts", func(t *testing.T) { accounts(t, open(t)) })
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
+	t.Run("ErasedSubjects", func(t *testing.T) { erasedSubjects(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
