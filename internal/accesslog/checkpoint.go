@@ -58,8 +58,7 @@ type SignedCheckpoint struct {
 // checkpoint key's to auditors, and neither's signature can stand for the
 // other's.
 func CheckpointKey(k *minimise.Keyer) ed25519.PrivateKey {
-	seed, _ := hex.DecodeString(k.Hash("access-log-checkpoint-signing-key", "v1"))
-	return ed25519.NewKeyFromSeed(seed[:ed25519.SeedSize])
+	return k.SigningKey("access-log-checkpoint-signing-key")
 }
 
 // EncodePublicKey is the public key as checkpoints carry it (base64).

@@ -1,6 +1,7 @@
 package minimise
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,6 +53,15 @@ func NewKeyer(key []byte) (*Keyer, error) {
 	m.Write([]byte(fingerprintLabel))
 	k.fp = hex.EncodeToString(m.Sum(nil))[:16]
 	return k, nil
+}
+
+// SigningKey derives an Ed25519 key from the hashing key under label, so
+// every node sharing the key signs alike and there is no second secret to
+// keep. Each kind of signed document has its own label: a signature made
+// for one can never stand for another.
+func (k *Keyer) SigningKey(label string) ed25519.PrivateKey {
+	seed, _ := hex.DecodeString(k.Hash(label, "v1"))
+	return ed25519.NewKeyFromSeed(seed[:ed25519.SeedSize])
 }
 
 // Hash returns hex(HMAC-SHA256(key, domain + "\x00" + value)): 64 lower-case

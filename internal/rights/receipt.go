@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +46,7 @@ type SignedReceipt struct {
 // SigningKey derives the receipt key from the server's hashing key, so
 // every node signs alike and no second secret needs keeping.
 func SigningKey(k *minimise.Keyer) ed25519.PrivateKey {
-	seed, _ := hex.DecodeString(k.Hash("dsr-receipt-signing-key", "v1"))
-	return ed25519.NewKeyFromSeed(seed[:ed25519.SeedSize])
+	return k.SigningKey("dsr-receipt-signing-key")
 }
 
 func (s *Service) receipt(ctx context.Context, r store.Request) (string, error) {
