@@ -135,7 +135,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Rights, "rights", "", "data subject requests settings YAML: laws, timeouts, support contacts, connectors (docs/requests.md)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL people use to reach steward, for links in e-mails (default: http://ADDR)")
-	fs.StringVar(&c.FacebookAppSecret, "facebook-app-secret", "", "Facebook app secret; enables POST /callbacks/facebook/data-deletion")
+	fs.StringVar(&c.FacebookAppSecret, "facebook-app-secret", "", "not accepted on the command line: set STEWARD_FACEBOOK_APP_SECRET or facebook-app-secret: in the config file; enables POST /callbacks/facebook/data-deletion")
 	fs.IntVar(&c.RequestsPerHour, "request-rate", 20, "public request form submissions per hour per client network (0 = no limit)")
 	fs.Int64Var(&c.MaxBody, "max-body", 256<<10, "largest collection request body in bytes")
 	fs.IntVar(&c.MaxBatch, "max-batch", 100, "most events in one collection request")
@@ -199,6 +199,8 @@ func (*refusedSecret) Get() any         { return nil }
 
 var errSecretFlag = errors.New("--secret would show the hashing key to every local user (ps); put the key in a file given with --secret-file PATH, or set STEWARD_SECRET")
 
+var errFacebookFlag = errors.New("--facebook-app-secret would show the Facebook app secret to every local user (ps); set STEWARD_FACEBOOK_APP_SECRET or facebook-app-secret: in the config file")
+
 // Load applies the config file and environment to every flag not given on
 // the command line. getenv is os.Getenv outside tests.
 func Load(fs *flag.FlagSet, getenv func(string) string) error {
@@ -211,6 +213,9 @@ func Load(fs *flag.FlagSet, getenv func(string) string) error {
 	}
 	if explicit["secret"] {
 		return errSecretFlag
+	}
+	if explicit["facebook-app-secret"] {
+		return errFacebookFlag
 	}
 	path := cf.path
 	if path == "" && !explicit["config"] {

@@ -255,3 +255,33 @@ func TestSecretNeverOnTheCommandLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFacebookSecretNeverOnTheCommandLine: the app secret signs Facebook's
+// deletion callbacks, so like the hashing key it comes from the
+// environment or the config file only.
+func TestFacebookSecretNeverOnTheCommandLine(t *testing.T) {
+	const secret = "fb-0123456789abcdef"
+	parse := func(args []string, env map[string]string) (*Config, error) {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := FlagSet(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, Load(fs, func(k string) string { return env[k] })
+	}
+	_, err := parse([]string{"--facebook-app-secret", secret}, nil)
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "STEWARD_FACEBOOK_APP_SECRET") {
+		t.Fatalf("command line: %v", err)
+	}
+	c, err := parse(nil, map[string]string{"STEWARD_FACEBOOK_APP_SECRET": secret})
+	if err != nil || c.FacebookAppSecret != secret {
+		t.Fatalf("environment: %q %v", c.FacebookAppSecret, err)
+	}
+	path := filepath.Join(t.TempDir(), "steward.yaml")
+	os.WriteFile(path, []byte("facebook-app-secret: "+secret+"\n"), 0o600)
+	c, err = parse([]string{"--config", path}, nil)
+	if err != nil || c.FacebookAppSecret != secret {
+		t.Fatalf("config file: %q %v", c.FacebookAppSecret, err)
+	}
+}
