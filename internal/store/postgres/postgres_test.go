@@ -169,49 +169,18 @@ func BenchmarkErasedPoll(b *testing.B) {
 	}
 }
 
-// BenchmarkListEvents reads pages of 100 events of a day (1000 events of 50
-// subjects), the store's part of a read API page: with no erasure waiting,
-// then with 1000 subjects waiting for their purge, one of them in the
-// range (its 20 events left out). The schema is fresh, so the planner has
-// no statistics, as for a new day's partition.
+// BenchmarkListEvents: see storetest.ListEvents. The schema is fresh, so
+// the planner has no statistics, as for a new day's partition.
 func BenchmarkListEvents(b *testing.B) {
-	ctx := context.Background()
-	st, err := Open(ctx, testSchema(b))
+	st, err := Open(context.Background(), testSchema(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	evs := make([]store.Event, 1000)
-	for i := range evs {
-		evs[i] = store.Event{Dataset: "interaction_data", ReceivedAt: day.Add(time.Duration(i) * time.Second),
-			SubjectKey: fmt.Sprintf("%064x", i%50), Data: []byte(`{"language":"en_US","number_emails":3,"new_account":false}`)}
-	}
-	if _, err := st.InsertEvents(ctx, evs); err != nil {
-		b.Fatal(err)
-	}
-	q := store.EventQuery{Dataset: "interaction_data", From: day, To: day.Add(24 * time.Hour), Limit: 100}
-	for _, erased := range []int{0, 1000} {
-		if erased > 0 {
-			keys := []string{fmt.Sprintf("%064x", 7)}
-			for i := range erased - 1 {
-				keys = append(keys, fmt.Sprintf("%064x", 1000+i))
-			}
-			if err := st.AddErasedSubjects(ctx, "bench", keys, day); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.Run(fmt.Sprintf("erased=%d", erased), func(b *testing.B) {
-			for b.Loop() {
-				if got, err := st.ListEvents(ctx, q); err != nil || len(got) != 100 {
-					b.Fatal(len(got), err)
-				}
-			}
-		})
-	}
+	storetest.ListEvents(b, st)
 }
 
 func open(t *testing.T, dsn string) *Store {

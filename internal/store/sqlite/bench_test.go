@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/steward-privacy/steward/internal/store"
+	"github.com/steward-privacy/steward/internal/store/storetest"
 )
 
 // BenchmarkInsertEvents32 commits batches of 32 events with client ids,
@@ -54,46 +55,15 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkListEvents reads pages of 100 events of a day (1000 events of 50
-// subjects), the store's part of a read API page: with no erasure waiting,
-// then with 1000 subjects waiting for their purge, one of them in the
-// range (its 20 events left out).
+// BenchmarkListEvents: see storetest.ListEvents.
 func BenchmarkListEvents(b *testing.B) {
-	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(b.TempDir(), "steward.db"))
+	st, err := Open(context.Background(), filepath.Join(b.TempDir(), "steward.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	evs := make([]store.Event, 1000)
-	for i := range evs {
-		evs[i] = store.Event{Dataset: "interaction_data", ReceivedAt: day.Add(time.Duration(i) * time.Second),
-			SubjectKey: fmt.Sprintf("%064x", i%50), Data: []byte(`{"language":"en_US","number_emails":3,"new_account":false}`)}
-	}
-	if _, err := st.InsertEvents(ctx, evs); err != nil {
-		b.Fatal(err)
-	}
-	q := store.EventQuery{Dataset: "interaction_data", From: day, To: day.Add(24 * time.Hour), Limit: 100}
-	for _, erased := range []int{0, 1000} {
-		if erased > 0 {
-			keys := []string{fmt.Sprintf("%064x", 7)}
-			for i := range erased - 1 {
-				keys = append(keys, fmt.Sprintf("%064x", 1000+i))
-			}
-			if err := st.AddErasedSubjects(ctx, "bench", keys, day); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.Run(fmt.Sprintf("erased=%d", erased), func(b *testing.B) {
-			for b.Loop() {
-				if got, err := st.ListEvents(ctx, q); err != nil || len(got) != 100 {
-					b.Fatal(len(got), err)
-				}
-			}
-		})
-	}
+	storetest.ListEvents(b, st)
 }
