@@ -22,7 +22,10 @@ type RegistryVersion struct {
 	// review).
 	ApprovedBy string
 	// Note says how it came to be (the file it was loaded from, a review id).
-	Note      string
+	Note string
+	// Proposal is the review that produced it (0 for one stored before
+	// reviews, the built-in example, or an operator's start-up file).
+	Proposal  int64
 	CreatedAt time.Time
 }
 

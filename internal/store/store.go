@@ -37,6 +37,7 @@ type Store interface {
 	Accounts
 	RegistryVersions
 	ErasedSubjects
+	Reviews
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").
@@ -105,6 +106,7 @@ type Tx interface {
 	// one of the same Seq exists (another node signed that head first), so
 	// the caller enqueues its witness copy only for a checkpoint it added.
 	AddAccessCheckpoint(ctx context.Context, c AccessCheckpoint) (bool, error)
+	ReviewTx
 }
 
 // Event is one stored, already minimised event.

@@ -39,8 +39,8 @@ func (s *Store) AddRegistryVersion(ctx context.Context, v store.RegistryVersion,
 		return cur, false, err
 	}
 	v.Version = head + 1
-	if _, err := tx.Exec(ctx, `INSERT INTO registry_versions(version, yaml, digest, fingerprints, approved_by, note, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.Version, v.YAML, v.Digest, fps, v.ApprovedBy, v.Note, v.CreatedAt.UTC()); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO registry_versions(version, yaml, digest, fingerprints, approved_by, note, proposal, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, v.Version, v.YAML, v.Digest, fps, v.ApprovedBy, v.Note, v.Proposal, v.CreatedAt.UTC()); err != nil {
 		return v, false, wrap(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -66,8 +66,8 @@ type rowQuerier interface {
 func getRegistryVersion(ctx context.Context, q rowQuerier, version int64) (store.RegistryVersion, error) {
 	v := store.RegistryVersion{Version: version}
 	var fps []byte
-	err := q.QueryRow(ctx, `SELECT yaml, digest, fingerprints, approved_by, note, created_at
-		FROM registry_versions WHERE version = $1`, version).Scan(&v.YAML, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.CreatedAt)
+	err := q.QueryRow(ctx, `SELECT yaml, digest, fingerprints, approved_by, note, proposal, created_at
+		FROM registry_versions WHERE version = $1`, version).Scan(&v.YAML, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.Proposal, &v.CreatedAt)
 	if err != nil {
 		return v, wrap(err)
 	}
@@ -79,7 +79,7 @@ func getRegistryVersion(ctx context.Context, q rowQuerier, version int64) (store
 }
 
 func (s *Store) ListRegistryVersions(ctx context.Context) ([]store.RegistryVersion, error) {
-	rows, err := s.pool.Query(ctx, `SELECT version, digest, fingerprints, approved_by, note, created_at
+	rows, err := s.pool.Query(ctx, `SELECT version, digest, fingerprints, approved_by, note, proposal, created_at
 		FROM registry_versions ORDER BY version`)
 	if err != nil {
 		return nil, wrap(err)
@@ -89,7 +89,7 @@ func (s *Store) ListRegistryVersions(ctx context.Context) ([]store.RegistryVersi
 	for rows.Next() {
 		var v store.RegistryVersion
 		var fps []byte
-		if err := rows.Scan(&v.Version, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.CreatedAt); err != nil {
+		if err := rows.Scan(&v.Version, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.Proposal, &v.CreatedAt); err != nil {
 			return nil, wrap(err)
 		}
 		v.CreatedAt = v.CreatedAt.UTC()

@@ -32,8 +32,8 @@ func (s *Store) AddRegistryVersion(ctx context.Context, v store.RegistryVersion,
 		return cur, false, err
 	}
 	v.Version = head + 1
-	if _, err := tx.ExecContext(ctx, `INSERT INTO registry_versions(version, yaml, digest, fingerprints, approved_by, note, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, v.Version, v.YAML, v.Digest, string(fps), v.ApprovedBy, v.Note, us(v.CreatedAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO registry_versions(version, yaml, digest, fingerprints, approved_by, note, proposal, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, v.Version, v.YAML, v.Digest, string(fps), v.ApprovedBy, v.Note, v.Proposal, us(v.CreatedAt)); err != nil {
 		return v, false, wrap(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -60,8 +60,8 @@ func getRegistryVersion(ctx context.Context, q querier, version int64) (store.Re
 	v := store.RegistryVersion{Version: version}
 	var fps string
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT yaml, digest, fingerprints, approved_by, note, created_at
-		FROM registry_versions WHERE version = ?`, version).Scan(&v.YAML, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &created)
+	err := q.QueryRowContext(ctx, `SELECT yaml, digest, fingerprints, approved_by, note, proposal, created_at
+		FROM registry_versions WHERE version = ?`, version).Scan(&v.YAML, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.Proposal, &created)
 	if err != nil {
 		return v, wrap(err)
 	}
@@ -73,7 +73,7 @@ func getRegistryVersion(ctx context.Context, q querier, version int64) (store.Re
 }
 
 func (s *Store) ListRegistryVersions(ctx context.Context) ([]store.RegistryVersion, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT version, digest, fingerprints, approved_by, note, created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT version, digest, fingerprints, approved_by, note, proposal, created_at
 		FROM registry_versions ORDER BY version`)
 	if err != nil {
 		return nil, wrap(err)
@@ -84,7 +84,7 @@ func (s *Store) ListRegistryVersions(ctx context.Context) ([]store.RegistryVersi
 		var v store.RegistryVersion
 		var fps string
 		var created int64
-		if err := rows.Scan(&v.Version, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &created); err != nil {
+		if err := rows.Scan(&v.Version, &v.Digest, &fps, &v.ApprovedBy, &v.Note, &v.Proposal, &created); err != nil {
 			return nil, wrap(err)
 		}
 		v.CreatedAt = tm(created)

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Accounts", func(t *testing.T) { accounts(t, open(t)) })
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
 	t.Run("ErasedSubjects", func(t *testing.T) { erasedSubjects(t, open(t)) })
+	t.Run("Reviews", func(t *testing.T) { reviews(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
