@@ -13,7 +13,6 @@ import (
 const proposalCols = `id, title, owner, links, state, base_version, yaml, digest, revision, answers, max_category,
 	required, override, published, created_at, updated_at, state_at, version`
 
-
 func scanProposal(row scanner) (store.Proposal, error) {
 	var p store.Proposal
 	var links, answers, required string
