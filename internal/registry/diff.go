@@ -164,7 +164,12 @@ func fieldAttrs(f *Field) [][2]string {
 		members[i] = c.Name + "@" + c.Fingerprint()[:12]
 	}
 	slices.Sort(members)
+	expires := ""
+	if !f.Expires.IsZero() {
+		expires = f.Expires.Format(time.DateOnly)
+	}
 	return [][2]string{
+		{"expires", expires},
 		{"type", string(f.Type)}, {"category", fmt.Sprint(int(f.Category))}, {"description", f.Description},
 		{"required", fmt.Sprint(f.Required)}, {"source", string(f.Source)}, {"max_length", nonzero(f.MaxLength)},
 		{"min", num(f.Min)}, {"max", num(f.Max)}, {"values", strings.Join(f.Values, ", ")},

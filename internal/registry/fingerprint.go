@@ -28,6 +28,11 @@ func (f *Field) canonical(b *strings.Builder) {
 	fmt.Fprintf(b, "field{%q %s cat=%d req=%t src=%s len=%d min=%s max=%s values=%q items=%d keys=%d min{%s %d %d %t %t %t}",
 		f.Name, f.Type, f.Category, f.Required, f.Source, f.MaxLength, num(f.Min), num(f.Max), f.Values,
 		f.MaxItems, f.MaxKeys, m.Round, m.TruncateV4, m.TruncateV6, m.Coarse, m.Hash, m.Drop)
+	if !f.Expires.IsZero() {
+		// Only when declared, so fields without one keep their reviewed
+		// fingerprints; a renewal is a new definition to sign off.
+		b.WriteString(" expires=" + f.Expires.Format("2006-01-02"))
+	}
 	if f.Items != nil {
 		b.WriteString(" items=")
 		f.Items.canonical(b)

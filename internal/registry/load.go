@@ -88,7 +88,9 @@ func ParseWith(data []byte, source string, opt Options) (*Registry, []Problem) {
 		return nil, []Problem{{Source: source, Line: 1, Message: "a registry is a mapping with controller and datasets"}}
 	}
 	r := &Registry{Source: source}
-	top := p.mapping(doc.Content[0], "registry", []string{"controller", "datasets"}, []string{"controller", "datasets"})
+	// review: holds a proposal's title, links and answers (internal/review);
+	// the registry itself ignores it.
+	top := p.mapping(doc.Content[0], "registry", []string{"controller", "datasets", "review"}, []string{"controller", "datasets"})
 	if n := top["controller"]; n != nil {
 		c := p.mapping(n, "controller", []string{"name", "contact", "dpo"}, []string{"name", "contact"})
 		r.Controller = Controller{Name: p.str(c["name"]), Contact: p.str(c["contact"]), DPO: p.str(c["dpo"])}
@@ -282,7 +284,7 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 }
 
 var fieldKeys = []string{"type", "category", "description", "required", "source", "max_length", "min", "max",
-	"values", "max_items", "items", "fields", "max_keys", "minimise"}
+	"values", "max_items", "items", "fields", "max_keys", "minimise", "expires"}
 
 func (p *parser) field(kn, n *yaml.Node, parent string, top bool, depth int) *Field {
 	at := parent + "." + kn.Value
@@ -322,6 +324,18 @@ func (p *parser) spec(name string, n *yaml.Node, at string, top bool, depth int)
 			return false
 		}
 		return true
+	}
+	if v := m["expires"]; v != nil && v.Value != "never" {
+		t, err := time.Parse(time.DateOnly, v.Value)
+		switch {
+		case !top:
+			p.bad(v, "%s.expires: nested values expire with their field", at)
+		case err != nil:
+			p.bad(v, "%s.expires: %q is not a date (YYYY-MM-DD) or never", at, v.Value)
+		case !p.opt.AllowExpired && !p.opt.Now.Before(t):
+			p.bad(v, "%s.expires: the field expired on %s; renew its review or remove it", at, v.Value)
+		}
+		f.Expires = t
 	}
 	if v := m["category"]; v != nil {
 		if !top {

@@ -214,7 +214,16 @@ type Field struct {
 	MaxKeys   int      // object without declared members: maximum number of keys
 
 	Minimise Minimise
-	Line     int
+	// Expires is the first day a top-level field may no longer be
+	// collected, when it expires before its dataset; zero means "with the
+	// dataset".
+	Expires time.Time
+	Line    int
+}
+
+// Expired reports whether the field is past its own expiry date at now.
+func (f *Field) Expired(now time.Time) bool {
+	return !f.Expires.IsZero() && !now.Before(f.Expires)
 }
 
 // Minimise says how a value is transformed before it is first written.

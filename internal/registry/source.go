@@ -96,6 +96,8 @@ type Approval struct {
 	// IfChanged stores nothing when the newest version has the same text
 	// (a restart with the same --registry file).
 	IfChanged bool
+	// Proposal is the review that approved it, if any.
+	Proposal int64
 }
 
 // ProblemsError is a registry that does not lint.
@@ -119,22 +121,13 @@ func (s *Source) Publish(ctx context.Context, data []byte, name string, a Approv
 	if s.versions == nil {
 		return store.RegistryVersion{}, false, errors.New("this registry is fixed and cannot be published to")
 	}
-	reg, problems := ParseWith(data, name, Options{Now: s.now(), AllowExpired: true})
-	if len(problems) > 0 {
-		return store.RegistryVersion{}, false, &ProblemsError{Source: name, Problems: problems}
+	reg, rec, err := s.Prepare(data, name, a)
+	if err != nil {
+		return rec, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, check := range s.checks {
-		if err := check(reg); err != nil {
-			return store.RegistryVersion{}, false, err
-		}
-	}
-	sum := sha256.Sum256(data)
-	v, added, err := s.versions.AddRegistryVersion(ctx, store.RegistryVersion{
-		YAML: data, Digest: hex.EncodeToString(sum[:]), Fingerprints: Fingerprints(reg),
-		ApprovedBy: a.By, Note: a.Note, CreatedAt: s.now().UTC(),
-	}, a.IfChanged)
+	v, added, err := s.versions.AddRegistryVersion(ctx, rec, a.IfChanged)
 	if err != nil {
 		return v, false, err
 	}
@@ -142,9 +135,48 @@ func (s *Source) Publish(ctx context.Context, data []byte, name string, a Approv
 		// The stored text is this text; load it under its version's name.
 		return v, false, s.install(v)
 	}
+	s.put(v, reg)
+	return v, true, nil
+}
+
+// Prepare lints data and runs the checks, and returns the registry with the
+// record to store for it (without its number). A review stores the record
+// in the transaction that approves it (store.Tx.PublishRegistryVersion),
+// then calls Installed.
+func (s *Source) Prepare(data []byte, name string, a Approval) (*Registry, store.RegistryVersion, error) {
+	reg, problems := ParseWith(data, name, Options{Now: s.now(), AllowExpired: true})
+	if len(problems) > 0 {
+		return nil, store.RegistryVersion{}, &ProblemsError{Source: name, Problems: problems}
+	}
+	s.mu.Lock()
+	checks := s.checks
+	s.mu.Unlock()
+	for _, check := range checks {
+		if err := check(reg); err != nil {
+			return nil, store.RegistryVersion{}, err
+		}
+	}
+	sum := sha256.Sum256(data)
+	return reg, store.RegistryVersion{
+		YAML: data, Digest: hex.EncodeToString(sum[:]), Fingerprints: Fingerprints(reg),
+		ApprovedBy: a.By, Note: a.Note, Proposal: a.Proposal, CreatedAt: s.now().UTC(),
+	}, nil
+}
+
+// Installed puts reg, stored as version number, in force here (unless a
+// newer version already is).
+func (s *Source) Installed(v store.RegistryVersion, reg *Registry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.cur.Load(); cur != nil && cur.number >= v.Version {
+		return
+	}
+	s.put(v, reg)
+}
+
+func (s *Source) put(v store.RegistryVersion, reg *Registry) {
 	reg.Source = versionName(v)
 	s.cur.Store(&version{number: v.Version, reg: reg})
-	return v, true, nil
 }
 
 // Refresh puts the store's newest version in force if it is newer than the

@@ -105,10 +105,6 @@ type Reviews interface {
 	// ListSignOffs returns a proposal's sign-offs, oldest first.
 	ListSignOffs(ctx context.Context, id int64) ([]SignOff, error)
 	ListReviewNotes(ctx context.Context, id int64) ([]ReviewNote, error)
-	// MarkExpiryNotice records that the owner of key ("dataset" or
-	// "dataset.field") was told it expires on expires; false when that was
-	// already recorded (by this node or another), so each notice goes once.
-	MarkExpiryNotice(ctx context.Context, key string, expires time.Time, at time.Time) (bool, error)
 }
 
 // ReviewTx is what a review's change of state writes in one transaction.
@@ -123,6 +119,11 @@ type ReviewTx interface {
 	// answered for this revision.
 	AddSignOff(ctx context.Context, s SignOff) error
 	AddReviewNote(ctx context.Context, n ReviewNote) error
+	// MarkExpiryNotice records that the owner of key ("dataset" or
+	// "dataset.field") is told it expires on expires; false when that was
+	// already recorded (by this node or another), so each notice goes
+	// once, in the transaction that enqueues it.
+	MarkExpiryNotice(ctx context.Context, key string, expires time.Time, at time.Time) (bool, error)
 	// PublishRegistryVersion stores v as the next registry version and
 	// returns its number; the approval that causes it commits with it.
 	PublishRegistryVersion(ctx context.Context, v RegistryVersion) (int64, error)

@@ -74,7 +74,7 @@ func (m *Machine[E]) Create(ctx context.Context, e E, actor, note string, out ..
 	next := e
 	m.Kind.Enter(&next, s, now)
 	m.touch(&next, now)
-	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, To: s, Note: note}, m.Kind.Insert, out)
+	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, To: s, Note: note}, m.Kind.Insert, nil, out)
 }
 
 // Fire moves e by action a, as the table allows, or returns a
@@ -82,6 +82,16 @@ func (m *Machine[E]) Create(ctx context.Context, e E, actor, note string, out ..
 // made with the move. store.ErrConflict means e changed since it was
 // read.
 func (m *Machine[E]) Fire(ctx context.Context, e E, a Action, actor, note string, out ...store.OutboxMessage) (E, error) {
+	return m.FireAlso(ctx, e, a, actor, note, nil, out...)
+}
+
+// Also is more work a change does in its own transaction, before the
+// entity is written (a review's sign-off row, the registry version its
+// approval publishes). It may change e; an error undoes everything.
+type Also[E any] func(ctx context.Context, tx store.Tx, e *E) error
+
+// FireAlso is Fire with also run in the same transaction.
+func (m *Machine[E]) FireAlso(ctx context.Context, e E, a Action, actor, note string, also Also[E], out ...store.OutboxMessage) (E, error) {
 	from := m.Kind.State(e)
 	to, err := m.Kind.Table.Next(from, a)
 	if err != nil {
@@ -94,16 +104,21 @@ func (m *Machine[E]) Fire(ctx context.Context, e E, a Action, actor, note string
 	if m.Kind.Messages != nil {
 		out = append(out[:len(out):len(out)], m.Kind.Messages(next, to)...)
 	}
-	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, Action: a, From: from, To: to, Note: note}, m.Kind.Update, out)
+	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, Action: a, From: from, To: to, Note: note}, m.Kind.Update, also, out)
 }
 
 // Note stores a change of e that keeps its state, with a history entry.
 func (m *Machine[E]) Note(ctx context.Context, e E, actor, note string, out ...store.OutboxMessage) (E, error) {
+	return m.NoteAlso(ctx, e, actor, note, nil, out...)
+}
+
+// NoteAlso is Note with also run in the same transaction.
+func (m *Machine[E]) NoteAlso(ctx context.Context, e E, actor, note string, also Also[E], out ...store.OutboxMessage) (E, error) {
 	s := m.Kind.State(e)
 	now := m.Clock.Now().UTC()
 	next := e
 	m.touch(&next, now)
-	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, From: s, To: s, Note: note}, m.Kind.Update, out)
+	return m.commit(ctx, e, next, Entry{At: now, Actor: actor, From: s, To: s, Note: note}, m.Kind.Update, also, out)
 }
 
 func (m *Machine[E]) touch(e *E, at time.Time) {
@@ -114,8 +129,13 @@ func (m *Machine[E]) touch(e *E, at time.Time) {
 
 // commit writes next, h and out in one transaction; on failure it returns
 // the entity as it was, since nothing was stored.
-func (m *Machine[E]) commit(ctx context.Context, was, next E, h Entry, write func(context.Context, store.Tx, *E) error, out []store.OutboxMessage) (E, error) {
+func (m *Machine[E]) commit(ctx context.Context, was, next E, h Entry, write func(context.Context, store.Tx, *E) error, also Also[E], out []store.OutboxMessage) (E, error) {
 	err := m.Store.InTx(ctx, func(tx store.Tx) error {
+		if also != nil {
+			if err := also(ctx, tx, &next); err != nil {
+				return err
+			}
+		}
 		if err := write(ctx, tx, &next); err != nil {
 			return err
 		}

@@ -148,8 +148,8 @@ func (s *Store) ListReviewNotes(ctx context.Context, id int64) ([]store.ReviewNo
 	return out, wrap(rows.Err())
 }
 
-func (s *Store) MarkExpiryNotice(ctx context.Context, key string, expires, at time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, "INSERT INTO expiry_notices(key, expires, sent_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING", key, expires.UTC(), at.UTC())
+func (t tx) MarkExpiryNotice(ctx context.Context, key string, expires, at time.Time) (bool, error) {
+	tag, err := t.tx.Exec(ctx, "INSERT INTO expiry_notices(key, expires, sent_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING", key, expires.UTC(), at.UTC())
 	if err != nil {
 		return false, wrap(err)
 	}

@@ -153,8 +153,8 @@ func (s *Store) ListReviewNotes(ctx context.Context, id int64) ([]store.ReviewNo
 	return out, wrap(rows.Err())
 }
 
-func (s *Store) MarkExpiryNotice(ctx context.Context, key string, expires, at time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, "INSERT INTO expiry_notices(key, expires, sent_at) VALUES (?,?,?) ON CONFLICT DO NOTHING", key, us(expires), us(at))
+func (t tx) MarkExpiryNotice(ctx context.Context, key string, expires, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, "INSERT INTO expiry_notices(key, expires, sent_at) VALUES (?,?,?) ON CONFLICT DO NOTHING", key, us(expires), us(at))
 	if err != nil {
 		return false, wrap(err)
 	}

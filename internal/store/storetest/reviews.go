@@ -151,13 +151,20 @@ func reviews(t *testing.T, s store.Store) {
 
 	// Expiry notices go once per key and date.
 	exp := t0.AddDate(0, 0, 14)
-	if ok, err := s.MarkExpiryNotice(ctx, "d.f", exp, t0); err != nil || !ok {
+	mark := func(expires, at time.Time) (ok bool, err error) {
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			ok, err = tx.MarkExpiryNotice(ctx, "d.f", expires, at)
+			return err
+		})
+		return ok, err
+	}
+	if ok, err := mark(exp, t0); err != nil || !ok {
 		t.Fatalf("first notice: %v %v", ok, err)
 	}
-	if ok, err := s.MarkExpiryNotice(ctx, "d.f", exp, t0.Add(time.Minute)); err != nil || ok {
+	if ok, err := mark(exp, t0.Add(time.Minute)); err != nil || ok {
 		t.Fatalf("repeated notice: %v %v", ok, err)
 	}
-	if ok, err := s.MarkExpiryNotice(ctx, "d.f", exp.AddDate(0, 6, 0), t0); err != nil || !ok {
+	if ok, err := mark(exp.AddDate(0, 6, 0), t0); err != nil || !ok {
 		t.Fatalf("notice for a renewed date: %v %v", ok, err)
 	}
 }
