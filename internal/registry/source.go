@@ -269,3 +269,9 @@ func Fingerprints(r *Registry) map[string]string {
 	}
 	return out
 }
+
+// Digest is the hex SHA-256 of a registry text, as a version stores it.
+func Digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}

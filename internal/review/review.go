@@ -117,4 +117,6 @@ type InvalidError struct{ Problems []string }
 
 func (e *InvalidError) Error() string { return strings.Join(e.Problems, "; ") }
 
-func invalid(f string, a ...any) error { return &InvalidError{Problems: []string{fmt.Sprintf(f, a...)}} }
+func invalid(f string, a ...any) error {
+	return &InvalidError{Problems: []string{fmt.Sprintf(f, a...)}}
+}
