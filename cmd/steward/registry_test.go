@@ -23,7 +23,7 @@ func TestRegistryHistoryAndDiff(t *testing.T) {
 	next := filepath.Join(dir, "next.yaml")
 	os.WriteFile(next, bytes.Replace(registry.DefaultYAML, []byte("retention: 120d"), []byte("retention: 90d"), 1), 0o600)
 	for _, file := range []string{"", next} {
-		cfg := &config.Config{DataDir: dir, Registry: file, Addr: "127.0.0.1:8080"}
+		cfg := &config.Config{DataDir: dir, Registry: file, Addr: "127.0.0.1:8080", ApproveRegistry: "the new retention was agreed"}
 		a, err := app.New(context.Background(), cfg, app.Options{Serve: true})
 		if err != nil {
 			t.Fatal(err)
@@ -35,8 +35,8 @@ func TestRegistryHistoryAndDiff(t *testing.T) {
 		t.Fatalf("history: %d %q", code, errOut)
 	}
 	l := lines(out)
-	if len(l) != 3 || !strings.HasPrefix(l[0], "VERSION") || !strings.Contains(l[1], "operator") ||
-		!strings.Contains(l[1], "loaded at start-up from built-in example registry") || !strings.Contains(l[2], "next.yaml") {
+	if len(l) != 3 || !strings.HasPrefix(l[0], "VERSION") || !strings.Contains(l[1], "built-in example") ||
+		!strings.Contains(l[2], "operator (override)") || !strings.Contains(l[2], "the new retention was agreed") {
 		t.Fatalf("history:\n%s", out)
 	}
 	code, out, _ = steward(t, "registry", "diff", "--data", dir, "1", "2")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
@@ -26,6 +27,7 @@ import (
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/review"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/store/backends"
@@ -60,6 +62,7 @@ type App struct {
 	// that enqueued a message.
 	Notify     *notify.Worker
 	Rights     *rights.Service
+	Reviews    *review.Service
 	Connectors *connectors.Set
 	Sweeper    *retention.Sweeper
 	// Erased is this node's copy of the suppression list of erased
@@ -164,7 +167,81 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	}
 	a.Access = accesslog.NewAppender(a.Store, a.Log)
 	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Erased: a.Erased, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
-	return a.buildRights()
+	if err := a.buildRights(); err != nil {
+		return err
+	}
+	if err := a.buildReviews(); err != nil {
+		return err
+	}
+	if serve {
+		return a.proposeStartFile(ctx, regYAML, regName)
+	}
+	return nil
+}
+
+// buildReviews assembles the data collection review.
+func (a *App) buildReviews() error {
+	cfg := a.Config
+	if cfg.ReviewWebhook != "" {
+		if _, ok := cfg.Webhooks[cfg.ReviewWebhook]; !ok {
+			return fmt.Errorf("--review-webhook: no webhook named %q under webhooks: in the config file", cfg.ReviewWebhook)
+		}
+	}
+	days := cfg.ExpiryNoticeDays
+	if days <= 0 {
+		days = 14
+	}
+	env := review.Environment{OptOut: []string{"the opt-out cookie (POST /v1/opt-out, the SDK's optOut())", "Do Not Track (DNT: 1)", "Global Privacy Control (Sec-GPC: 1)"},
+		NoticeURL: PublicURL(cfg) + "/privacy"}
+	a.Reviews = &review.Service{Store: a.Store, Registry: a.Registry, Env: env, Clock: a.Clock, Log: a.Log, PublicURL: PublicURL(cfg),
+		Webhook: cfg.ReviewWebhook, ExpiryNotice: time.Duration(days) * 24 * time.Hour, Wake: a.Notify.Wake}
+	return nil
+}
+
+// proposeStartFile turns a start-up registry file that differs from the
+// approved version into a proposal: nothing is approved silently. With
+// --approve-registry REASON the operator approves it alone, and every
+// record says it was an override.
+func (a *App) proposeStartFile(ctx context.Context, data []byte, name string) error {
+	if a.Registry.Version() > 0 && registry.Digest(data) == a.Registry.Current().Digest() {
+		return nil
+	}
+	if a.Config.Registry == "" && a.Registry.Version() > 0 {
+		// Started without --registry over a database that has its own
+		// approved registry: that registry stays in force.
+		return nil
+	}
+	open, err := a.Store.ListProposals(ctx, store.ProposalQuery{States: []string{string(review.Draft), string(review.InReview), string(review.Escalated)}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	var p store.Proposal
+	for _, o := range open {
+		if o.Digest == registry.Digest(data) {
+			p = o
+			break
+		}
+	}
+	if p.ID == 0 {
+		operator := review.Actor{ID: "operator", Role: auth.Admin}
+		p, err = a.Reviews.Propose(ctx, operator, review.Input{YAML: data, Name: name, Title: "registry file given at start-up: " + name}, false)
+		if errors.Is(err, review.ErrNoChange) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if reason := strings.TrimSpace(a.Config.ApproveRegistry); reason != "" {
+		if p, err = a.Reviews.Override(ctx, p.ID, reason); err != nil {
+			return err
+		}
+		a.Log.Warn("registry: the start-up file was approved by operator override, without review", "proposal", p.ID, "version", p.Published, "reason", reason)
+		return nil
+	}
+	a.Log.Warn("registry: the start-up file differs from the approved registry; it is a proposal and is not collected until approved (or start with --approve-registry REASON)",
+		"proposal", p.ID, "state", p.State, "from", name, "approved_version", a.Registry.Version())
+	return nil
 }
 
 // Close stops the access log's writer and closes the connectors and the
@@ -231,19 +308,24 @@ func schemaCurrent(ctx context.Context, st store.Store) error {
 // approved by the operator); the other commands read the newest version,
 // or the file when the store has none yet.
 func (a *App) loadRegistry(ctx context.Context, data []byte, name string, startReg *registry.Registry, serve bool) error {
-	if serve {
-		v, added, err := a.Registry.Publish(ctx, data, name, registry.Approval{
-			By: "operator", Note: "loaded at start-up from " + name, IfChanged: true})
+	_, err := a.Registry.Refresh(ctx)
+	switch {
+	case err == nil:
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	case serve && a.Config.Registry == "":
+		// The built-in example ships approved, so the two-command start
+		// collects at once.
+		v, _, err := a.Registry.Publish(ctx, data, name, registry.Approval{By: "built-in example", Note: "the example registry built into steward, approved as shipped"})
 		if err != nil {
 			return err
 		}
-		if added {
-			a.Log.Info("registry: stored the start-up file as a new version", "version", v.Version, "from", name)
-		}
-	} else if _, err := a.Registry.Refresh(ctx); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+		a.Log.Info("registry: stored the built-in example as the first approved version", "version", v.Version)
+	case serve:
+		// Nothing is approved yet: collect nothing until the start-up file's
+		// proposal is (proposeStartFile).
+		a.Registry.UseUnstored(registry.Empty(startReg.Controller))
+	default:
 		a.Registry.UseUnstored(startReg)
 	}
 	for _, d := range a.Registry.Current().Datasets {

@@ -53,6 +53,15 @@ type Config struct {
 	// RegistryPoll is how often a node checks for a registry version
 	// published by another node.
 	RegistryPoll time.Duration
+	// ApproveRegistry, when set, approves a start-up registry file that
+	// differs from the approved version without review; it is the reason
+	// the history, the version and the review document record.
+	ApproveRegistry string
+	// ReviewWebhook names a configured webhook that hears every review
+	// notification too.
+	ReviewWebhook string
+	// ExpiryNoticeDays is how many days before an expiry its owner is told.
+	ExpiryNoticeDays int
 	// ErasurePoll is how often a node reads changes to the suppression list
 	// of erased subjects made by another node.
 	ErasurePoll  time.Duration
@@ -144,6 +153,9 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.WriteQueue, "write-queue", 4096, "collection requests that may wait for a commit before 503")
 	fs.DurationVar(&c.RetentionEvery, "retention-every", 10*time.Minute, "how often the retention sweeper runs")
 	fs.DurationVar(&c.RegistryPoll, "registry-poll", 2*time.Second, "how often to check for a registry version published by another node")
+	fs.StringVar(&c.ApproveRegistry, "approve-registry", "", "approve a --registry file that differs from the approved version without review, for this REASON (recorded as an override)")
+	fs.StringVar(&c.ReviewWebhook, "review-webhook", "", "a webhook (named under webhooks: in the config file) that hears every review notification")
+	fs.IntVar(&c.ExpiryNoticeDays, "expiry-notice-days", 14, "days before a dataset or field expires that its owner is mailed")
 	fs.DurationVar(&c.ErasurePoll, "erasure-poll", 2*time.Second, "how often to read erasures made by another node (the longest it may still collect an erased subject)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for notification e-mail (empty: no e-mail)")

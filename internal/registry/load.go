@@ -117,6 +117,7 @@ func ParseWith(data []byte, source string, opt Options) (*Registry, []Problem) {
 		return nil, p.probs
 	}
 	r.index()
+	r.digest = Digest(data)
 	return r, nil
 }
 

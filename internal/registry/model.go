@@ -17,6 +17,7 @@ type Registry struct {
 
 	byName  map[string]*Dataset
 	byAlias map[string]*Dataset
+	digest  string
 }
 
 // Controller is the organisation responsible for the data (GDPR Art. 4(7)).
@@ -25,6 +26,18 @@ type Controller struct {
 	Contact string
 	DPO     string
 }
+
+// Empty is a registry with no datasets: what is in force before anything
+// was approved.
+func Empty(c Controller) *Registry {
+	r := &Registry{Controller: c, Source: "no approved registry yet"}
+	r.index()
+	return r
+}
+
+// Digest is the hex SHA-256 of the text r was read from ("" when r was
+// not read from text).
+func (r *Registry) Digest() string { return r.digest }
 
 // Dataset returns the dataset with the given name, or nil.
 func (r *Registry) Dataset(name string) *Dataset { return r.byName[name] }

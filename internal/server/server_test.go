@@ -53,6 +53,9 @@ func testConfig(t testing.TB, dsn string) *config.Config {
 	cfg.RatePerSecond = 0
 	cfg.RequestsPerHour = 0
 	cfg.SecretFile = keyFile(t, strings.Repeat("ab", 32))
+	// Test registries are fixtures, approved as given; review_test covers
+	// a start-up file without the override.
+	cfg.ApproveRegistry = "test fixture"
 	return cfg
 }
 
