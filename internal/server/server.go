@@ -158,6 +158,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
 	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
+	s.reviewRoutes()
+	s.reviewPages()
 	s.signinRoutes()
 	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.Sweeper.Handler))
 

@@ -1,0 +1,4 @@
+package server
+
+// reviewRoutes adds the data collection review's API.
+func (s *Server) reviewRoutes() {}
