@@ -69,8 +69,12 @@ type Collector struct {
 	// Erased is the suppression list: events of an erased subject are
 	// answered as if stored and dropped ("erased"). Nil checks nothing.
 	Erased *erasure.List
-	Log    *slog.Logger
-	Config Config
+	// UnderReview says why a dataset (field "") or field the registry in
+	// force does not declare is not collected yet, when an open review
+	// proposal holds it; "" otherwise. Asked only on the refusal path.
+	UnderReview func(dataset, field string) string
+	Log         *slog.Logger
+	Config      Config
 
 	limiter *ratelimit.Limiter
 }
@@ -115,6 +119,13 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	defer func() { c.Metrics.observe(label, time.Since(start)) }()
 
 	if ds == nil {
+		if name := r.PathValue("dataset"); name != "" && c.UnderReview != nil {
+			if why := c.UnderReview(name, ""); why != "" {
+				c.Metrics.rejected(label, "unapproved")
+				problem.New(w, http.StatusForbidden, "unapproved-dataset", "dataset "+name+" is "+why)
+				return
+			}
+		}
 		c.Metrics.rejected(label, "unknown_dataset")
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return
@@ -169,9 +180,10 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	}
 	events, res, fieldErrs := c.prepare(ds, raw, r, now)
 	if len(fieldErrs) > 0 {
-		c.Metrics.rejected(label, "invalid")
+		status, typ, reason := c.refusal(ds, fieldErrs)
+		c.Metrics.rejected(label, reason)
 		problem.Write(w, problem.Details{
-			Type: "urn:steward:problem:invalid", Status: http.StatusBadRequest,
+			Type: "urn:steward:problem:" + typ, Status: status,
 			Detail: invalidDetail(fieldErrs), Errors: fieldErrs,
 		})
 		return
@@ -198,6 +210,32 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		c.Metrics.dropped(label, reason, n)
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// refusal names the fields an open review holds and chooses the answer:
+// 403 when every problem is a field under review, 410 when every problem
+// is a field past its expiry (or under review), so a client can stop
+// sending exactly those; 400 otherwise.
+func (c *Collector) refusal(ds *registry.Dataset, errs []FieldError) (int, string, string) {
+	unapproved, expired := 0, 0
+	for i, e := range errs {
+		switch {
+		case e.Problem == ProblemUnknown && c.UnderReview != nil && !strings.ContainsAny(e.Path, ".["):
+			if why := c.UnderReview(ds.Name, e.Path); why != "" {
+				errs[i].Problem = why
+				unapproved++
+			}
+		case strings.HasPrefix(e.Problem, problemExpired):
+			expired++
+		}
+	}
+	switch {
+	case unapproved == len(errs):
+		return http.StatusForbidden, "unapproved-field", "unapproved"
+	case unapproved+expired == len(errs):
+		return http.StatusGone, "expired-field", "expired_field"
+	}
+	return http.StatusBadRequest, "invalid", "invalid"
 }
 
 func (res *Result) drop(reason string) {
@@ -286,9 +324,13 @@ func (c *Collector) prepare(ds *registry.Dataset, raw []RawEvent, r *http.Reques
 	var res Result
 	var errs []FieldError
 	values := make([]map[string]any, len(raw))
+	expired := expiredFields(ds, now)
 	for i, ev := range raw {
 		v, fe := Validate(ds, ev, i)
 		values[i] = v
+		if expired != nil {
+			fe = expiredErrors(expired, ev, i, fe)
+		}
 		errs = append(errs, fe...)
 	}
 	if len(errs) > 0 {

@@ -146,6 +146,37 @@ func (v *validator) member(f *registry.Field, val any, present bool) (any, bool)
 	return v.check(f, val)
 }
 
+// problemExpired starts the problem of a field past its own expiry.
+const problemExpired = "expired on "
+
+// expiredFields lists the fields of ds past their own expiry at now, nil
+// when none is (the common case, checked once per request).
+func expiredFields(ds *registry.Dataset, now time.Time) []*registry.Field {
+	var out []*registry.Field
+	for _, f := range ds.Fields {
+		if f.Expired(now) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// expiredErrors refuses an expired field the event carries and forgives
+// its absence when it was required: it is no longer collected at all.
+func expiredErrors(expired []*registry.Field, ev RawEvent, index int, errs []FieldError) []FieldError {
+	for _, f := range expired {
+		errs = slices.DeleteFunc(errs, func(e FieldError) bool { return e.Path == f.Name && e.Problem == ProblemRequired })
+		if _, present := ev.Fields[f.Name]; present {
+			errs = slices.DeleteFunc(errs, func(e FieldError) bool {
+				return e.Path == f.Name || strings.HasPrefix(e.Path, f.Name+".") || strings.HasPrefix(e.Path, f.Name+"[")
+			})
+			errs = append(errs, FieldError{Event: index, Path: f.Name,
+				Problem: problemExpired + f.Expires.Format(time.DateOnly) + ": no longer collected; stop sending it"})
+		}
+	}
+	return errs
+}
+
 // unknown reports the members of m not declared in fields, in name order.
 func (v *validator) unknown(m map[string]any, fields []*registry.Field) {
 	var names []string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/steward-privacy/steward/internal/store"
 )
@@ -120,4 +121,25 @@ func (s *Service) Tick(ctx context.Context) error {
 		return err
 	}
 	return s.NotifyExpiring(ctx)
+}
+
+// WatchPending refreshes the index every interval until ctx ends, so an
+// event carrying a field proposed on another node is answered with its
+// proposal too. The proposal list is one indexed query.
+func (s *Service) WatchPending(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.RefreshPending(ctx); err != nil && ctx.Err() == nil {
+			s.log().Warn("review: cannot refresh the index of open proposals", "err", err)
+		}
+	}
 }

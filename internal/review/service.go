@@ -147,7 +147,16 @@ func (s *Service) current() (*registry.Registry, int64) {
 // version must pass to be published (the read policy still fits, aliases
 // are free): a proposal that could never be published is refused now.
 func (s *Service) parse(data []byte, name string) (*registry.Registry, error) {
+	if len(data) == 0 {
+		return nil, invalid("the proposal has no registry file")
+	}
 	reg, _, err := s.Registry.Prepare(data, name, registry.Approval{})
+	var problems *registry.ProblemsError
+	if err != nil && !errors.As(err, &problems) {
+		// A check a version must pass (the read policy fits, aliases are
+		// free) refused it.
+		return nil, invalid("this registry could not be published: %v", err)
+	}
 	return reg, err
 }
 

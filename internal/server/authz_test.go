@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/review"
 )
 
 // probe is one request against a route and the roles that must get through.
@@ -75,6 +76,14 @@ var authzMatrix = map[string]struct {
 	"GET /{$}":     {public: true},
 	"GET /account": {page: true, probes: []probe{{method: "GET", path: "/account", allowed: auth.PersonRoles()}}},
 	"POST /logout": {page: true, probes: []probe{{method: "POST", path: "/logout", allowed: auth.PersonRoles()}}},
+	// Reviews: reading is for proposers, reviewers and auditors; acting
+	// lets every person role through, and the review decides per action
+	// (an unknown proposal answers 404 to all of them).
+	"GET /v1/reviews":                 {probes: []probe{{method: "GET", path: "/v1/reviews", allowed: review.ReaderRoles}}},
+	"POST /v1/reviews":                {probes: []probe{{method: "POST", path: "/v1/reviews", body: `{}`, allowed: review.ProposerRoles}}},
+	"GET /v1/reviews/{id}":            {probes: []probe{{method: "GET", path: "/v1/reviews/999", allowed: review.ReaderRoles}}},
+	"GET /v1/reviews/{id}/request.md": {probes: []probe{{method: "GET", path: "/v1/reviews/999/request.md", allowed: review.ReaderRoles}}},
+	"POST /v1/reviews/{id}/{action}":  {probes: []probe{{method: "POST", path: "/v1/reviews/999/submit", body: `{}`, allowed: auth.PersonRoles()}}},
 	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	ips := clientip.Resolver{Trusted: proxies}
 	col := &collect.Collector{
 		Registry: s.Registry, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
-		Clock: s.Clock, Metrics: cm, Erased: s.Erased, Log: s.Log,
+		Clock: s.Clock, Metrics: cm, Erased: s.Erased, UnderReview: s.Reviews.UnderReview, Log: s.Log,
 		Config: collect.Config{
 			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
 			RatePerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst,
@@ -132,6 +132,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	s.buildRights(cfg, ips)
 	s.Ticker.Add("access-log checkpoints", s.Checkpoints.Tick)
+	s.Ticker.Add("review expiry notices", s.Reviews.NotifyExpiring)
+	if err := s.Reviews.RefreshPending(ctx); err != nil {
+		s.Log.Warn("review: cannot read open proposals yet", "err", err)
+	}
 
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -216,6 +220,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start runs the background workers until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) {
 	go s.Registry.Watch(ctx, s.Config.RegistryPoll)
+	go s.Reviews.WatchPending(ctx, s.Config.RegistryPoll)
 	go s.Erased.Watch(ctx, s.Config.ErasurePoll)
 	go s.Sweeper.Run(ctx)
 	go s.tickRights(ctx)
