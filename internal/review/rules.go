@@ -24,6 +24,10 @@ type Change struct {
 	// NewIdentifier says the change adds a way to tell people apart (a
 	// declared subject, a uuid or hashed field).
 	NewIdentifier bool
+	// definition is the proposed definition (fingerprint and wording) of
+	// what the change adds or changes, so the seal covers all of it, not
+	// only the summary the diff prints.
+	definition string
 }
 
 // Key is "dataset" or "dataset.field".
@@ -37,7 +41,7 @@ func (c Change) Key() string {
 // Seal identifies the change exactly as a reviewer saw it: a sign-off
 // covers seals, and a revision that alters a change alters its seal.
 func (c Change) Seal() string {
-	sum := sha256.Sum256([]byte(c.Change.String()))
+	sum := sha256.Sum256([]byte(c.Change.String() + "\x00" + c.definition))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -50,7 +54,7 @@ func Analyse(base, proposed *registry.Registry, noticeDiff func(a, b *registry.R
 	raw := registry.Diff(base, proposed)
 	out := make([]Change, 0, len(raw))
 	for _, rc := range raw {
-		c := Change{Change: rc, What: what(rc)}
+		c := Change{Change: rc, What: what(rc), definition: definition(proposed, rc)}
 		c.NoticeChange = noticeDiff == nil && noticeRelevant(rc)
 		c.NewIdentifier = newIdentifier(base, proposed, rc)
 		out = append(out, c)
@@ -73,6 +77,24 @@ func Analyse(base, proposed *registry.Registry, noticeDiff func(a, b *registry.R
 		}
 	}
 	return out, notice
+}
+
+func definition(r *registry.Registry, c registry.Change) string {
+	d := r.Dataset(c.Dataset)
+	switch {
+	case d == nil || c.Kind == "removed":
+		return ""
+	case c.Field == "" && c.Kind == "added":
+		return d.Fingerprint() + d.Description
+	case c.Field == "":
+		// A dataset-level change's details hold every attribute before and
+		// after; its fields have changes of their own.
+		return ""
+	}
+	if f := d.Field(c.Field); f != nil {
+		return f.Fingerprint() + f.Description
+	}
+	return ""
 }
 
 func what(c registry.Change) string {
