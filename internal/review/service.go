@@ -290,6 +290,14 @@ func cleanAnswers(a map[string]string) map[string]string {
 	return out
 }
 
+// need is load for an action that must name the revision it read.
+func (s *Service) need(ctx context.Context, id int64, revision int) (store.Proposal, error) {
+	if revision <= 0 {
+		return store.Proposal{}, invalid("revision: give the revision of the proposal you read (it is on its page and in GET /v1/reviews/%d)", id)
+	}
+	return s.load(ctx, id, revision)
+}
+
 // load reads a proposal and checks the revision the caller acted on.
 func (s *Service) load(ctx context.Context, id int64, revision int) (store.Proposal, error) {
 	p, err := s.Store.GetProposal(ctx, id)
@@ -305,7 +313,7 @@ func (s *Service) load(ctx context.Context, id int64, revision int) (store.Propo
 // Submit asks for the reviews: every question the registry cannot answer
 // must be answered first.
 func (s *Service) Submit(ctx context.Context, actor Actor, id int64, revision int) (store.Proposal, error) {
-	p, err := s.load(ctx, id, revision)
+	p, err := s.need(ctx, id, revision)
 	if err != nil {
 		return p, err
 	}
@@ -345,7 +353,7 @@ func requirementList(req []Requirement) string {
 // stays valid only for a change set it saw exactly (Unseen lists the
 // rest for each reviewer).
 func (s *Service) Revise(ctx context.Context, actor Actor, id int64, revision int, in Input) (store.Proposal, error) {
-	p, err := s.load(ctx, id, revision)
+	p, err := s.need(ctx, id, revision)
 	if err != nil {
 		return p, err
 	}

@@ -198,7 +198,7 @@ func (s *Service) SignOff(ctx context.Context, actor Actor, id int64, in SignOff
 }
 
 func (s *Service) signOnce(ctx context.Context, actor Actor, id int64, in SignOffInput) (store.Proposal, error) {
-	p, err := s.load(ctx, id, in.Revision)
+	p, err := s.need(ctx, id, in.Revision)
 	if err != nil {
 		return p, err
 	}
