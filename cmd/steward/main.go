@@ -26,6 +26,8 @@ usage:
   steward registry history                        list the stored registry versions
   steward registry diff A B                       what changed between two registry versions
   steward policy lint [--registry F] FILE         check a read policy against the registry
+  steward review propose FILE --as EMAIL          propose a registry file for data collection review
+  steward review list|show ID|doc ID              list proposals, show one, print its review request (Markdown)
   steward token create --role ROLE --name NAME    create an API token (printed once)
   steward token list                              list API tokens (never their secrets)
   steward token revoke ID                         revoke an API token
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdMigrate(ctx, args[1:], stdout)
 	case "registry":
 		err = cmdRegistry(ctx, args[1:], stdout)
+	case "review":
+		err = cmdReview(ctx, args[1:], stdout)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout)
 	case "requests":
