@@ -95,6 +95,16 @@ func (s *Service) Document(v *View) *Doc {
 			}
 		}
 		d.Measurements = append(d.Measurements, m)
+		if c.What == "new dataset" {
+			// A new dataset's fields are its measurements, each with its
+			// category.
+			if ds := v.Proposed.Dataset(c.Dataset); ds != nil {
+				for _, f := range ds.Fields {
+					d.Measurements = append(d.Measurements, Measurement{What: "field of the new dataset", Key: c.Dataset + "." + f.Name,
+						Description: f.Description, Type: string(f.Type), Category: int(f.Category), CategoryName: f.Category.String(), Tickets: tickets})
+				}
+			}
+		}
 		if c.What == "renewal" {
 			d.Renewals = append(d.Renewals, c.Key()+": "+strings.Join(c.Details, "; "))
 		}
