@@ -223,7 +223,7 @@ func (a *App) proposeStartFile(ctx context.Context, data []byte, name string) er
 		}
 	}
 	if p.ID == 0 {
-		operator := review.Actor{ID: "operator", Role: auth.Admin}
+		operator := review.Actor{ID: review.Operator, Role: auth.Admin}
 		p, err = a.Reviews.Propose(ctx, operator, review.Input{YAML: data, Name: name, Title: "registry file given at start-up: " + name}, false)
 		if errors.Is(err, review.ErrNoChange) {
 			return nil

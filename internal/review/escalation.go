@@ -20,7 +20,7 @@ const (
 
 // party reports whether actor is the proposer or a reviewer of p.
 func party(p store.Proposal, actor Actor) bool {
-	return actor.ID == p.Owner || slices.Contains(reviewerRoles, actor.Role)
+	return owns(p, actor) || slices.Contains(reviewerRoles, actor.Role)
 }
 
 // Escalate takes a dispute to a product owner (seed 000's escalation):
@@ -95,7 +95,7 @@ func (s *Service) Decide(ctx context.Context, actor Actor, id int64, outcome, re
 		if workflow.State(p.State) != Escalated {
 			return p, &StateError{ID: p.ID, State: p.State, Want: "only an escalated proposal is decided"}
 		}
-		if actor.ID == p.Owner {
+		if owns(p, actor) {
 			return p, forbidden("a proposer cannot decide their own proposal")
 		}
 		v, err := s.View(ctx, p)

@@ -78,7 +78,7 @@ func (s *Service) tell(_ context.Context, p store.Proposal, to []string, subject
 		out = append(out, store.OutboxMessage{Kind: store.OutboxEmail, To: addr, Subject: subject, Body: body, Ref: ref, CreatedAt: now})
 	}
 	if s.Webhook != "" {
-		doc, _ := json.Marshal(map[string]any{"event": "review", "proposal": p.ID, "title": p.Title, "state": p.State,
+		doc, _ := json.Marshal(map[string]any{"event": "review", "proposal": p.ID, "title": p.Title,
 			"subject": subject, "url": link})
 		out = append(out, store.OutboxMessage{Kind: store.OutboxWebhook, To: s.Webhook, Body: string(doc), Ref: ref, CreatedAt: now})
 	}

@@ -410,3 +410,27 @@ func TestPendingAndExpiry(t *testing.T) {
 		}
 	})
 }
+
+// A start-up file's proposal belongs to the operator: any admin answers
+// and submits it, and no admin can sign it.
+func TestOperatorProposalIsAnAdminsToCarry(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		op := review.Actor{ID: review.Operator, Role: auth.Admin}
+		admin := review.Actor{ID: "admin@example.org", Role: auth.Admin}
+		p, err := fx.svc.Propose(ctx, op, review.Input{YAML: withField(referrer)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err = fx.svc.Revise(ctx, admin, p.ID, p.Revision, review.Input{Answers: answers}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err = fx.svc.Submit(ctx, admin, p.ID, p.Revision); err != nil || p.State != "in_review" {
+			t.Fatalf("submit by an admin: %+v %v", p, err)
+		}
+		var forb *review.ForbiddenError
+		if _, err := fx.svc.Submit(ctx, dev, p.ID, p.Revision); !errors.As(err, &forb) {
+			t.Fatalf("someone else carries it: %v", err)
+		}
+	})
+}

@@ -210,12 +210,27 @@ func (s *Service) machine() *workflow.Machine[store.Proposal] {
 		Store: s.Store,
 		Clock: s.Clock,
 		Committed: func(p store.Proposal, h workflow.Entry, messages int) {
+			// This node answers collection with the proposal's new state
+			// at once; other nodes within their poll.
 			s.pending.forget(p.ID)
+			if err := s.RefreshPending(context.Background()); err != nil {
+				s.log().Warn("review: cannot refresh the index of open proposals", "err", err)
+			}
 			if messages > 0 && s.Wake != nil {
 				s.Wake()
 			}
 		},
 	}
+}
+
+// Operator is the proposer of a start-up registry file. Any admin acts as
+// its proposer (answers, revises, submits, withdraws); none can sign it,
+// since admin is not a reviewer role.
+const Operator = "operator"
+
+// owns reports whether actor may act as p's proposer.
+func owns(p store.Proposal, actor Actor) bool {
+	return actor.ID == p.Owner || (p.Owner == Operator && actor.Role == auth.Admin)
 }
 
 // Propose stores a new proposal in draft (or submits it at once).
@@ -317,7 +332,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, id int64, revision in
 	if err != nil {
 		return p, err
 	}
-	if actor.ID != p.Owner {
+	if !owns(p, actor) {
 		return p, forbidden("only the proposer (%s) submits a proposal for review", p.Owner)
 	}
 	var missing []string
@@ -357,7 +372,7 @@ func (s *Service) Revise(ctx context.Context, actor Actor, id int64, revision in
 	if err != nil {
 		return p, err
 	}
-	if actor.ID != p.Owner {
+	if !owns(p, actor) {
 		return p, forbidden("only the proposer (%s) revises a proposal", p.Owner)
 	}
 	if st := workflow.State(p.State); st != Draft && st != InReview {
@@ -433,7 +448,7 @@ func (s *Service) Withdraw(ctx context.Context, actor Actor, id int64, note stri
 	if err != nil {
 		return p, err
 	}
-	if actor.ID != p.Owner && actor.Role != auth.Admin {
+	if !owns(p, actor) && actor.Role != auth.Admin {
 		return p, forbidden("only the proposer (%s) or an admin withdraws a proposal", p.Owner)
 	}
 	if note = strings.TrimSpace(note); note == "" {

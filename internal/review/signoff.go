@@ -205,7 +205,7 @@ func (s *Service) signOnce(ctx context.Context, actor Actor, id int64, in SignOf
 	if workflow.State(p.State) != InReview {
 		return p, &StateError{ID: p.ID, State: p.State, Want: "sign-offs are taken only while it is in_review"}
 	}
-	if actor.ID == p.Owner {
+	if owns(p, actor) {
 		return p, forbidden("a proposer cannot sign off their own proposal")
 	}
 	v, err := s.View(ctx, p)
