@@ -119,10 +119,7 @@ func (s *Service) Decide(ctx context.Context, actor Actor, id int64, outcome, re
 			return p, err
 		}
 		next, err := s.machine().FireAlso(ctx, p, ActDecide, actor.ID, note, chain(addNote(n), pub.also(head)), out...)
-		if err == nil {
-			s.installed(pub)
-		}
-		return next, err
+		return next, s.after(ctx, pub, err)
 	})
 }
 
@@ -145,9 +142,6 @@ func (s *Service) Override(ctx context.Context, id int64, reason string) (store.
 			return p, err
 		}
 		next, err := s.machine().FireAlso(ctx, p, ActOverride, "operator", "approved by operator override, without review: "+reason, pub.also(head))
-		if err == nil {
-			s.installed(pub)
-		}
-		return next, err
+		return next, s.after(ctx, pub, err)
 	})
 }

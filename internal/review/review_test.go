@@ -434,3 +434,46 @@ func TestOperatorProposalIsAnAdminsToCarry(t *testing.T) {
 		}
 	})
 }
+
+// Two nodes: one approves while the other has not yet seen that version.
+// The second approval notices inside its transaction, reads the new
+// version and keeps its proposal in review instead of undoing the first.
+func TestApprovalOnANodeThatHasNotPolled(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		other := registry.NewSource(fx.st, fx.clk.Now, nil)
+		if _, err := other.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b := &review.Service{Store: fx.st, Registry: other, Clock: fx.clk}
+		tighter := func(y []byte) []byte { return bytes.Replace(y, []byte("max_length: 16"), []byte("max_length: 12"), 1) }
+		theme := "      dialog_theme:  {type: enum, values: [light, dark], category: 1, description: Colour theme.}"
+		pa, err := fx.svc.Propose(ctx, dev, review.Input{YAML: withField(theme), Answers: answers}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := b.Propose(ctx, dev, review.Input{YAML: tighter(registry.DefaultYAML), Answers: answers}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := review.SignOffInput{Revision: 1, Decision: review.DecisionApprove, Checklist: checklist}
+		for _, who := range []review.Actor{steward, legal} {
+			if pa, err = fx.svc.SignOff(ctx, who, pa.ID, review.SignOffInput{Revision: pa.Revision, Decision: review.DecisionApprove, Checklist: checklist}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if pa.State != "approved" || other.Version() != 1 {
+			t.Fatalf("first approval: %s, other node at %d", pa.State, other.Version())
+		}
+		ok.Revision = pb.Revision
+		if pb, err = b.SignOff(ctx, steward, pb.ID, ok); err != nil || pb.State != "in_review" || pb.Published != 0 {
+			t.Fatalf("approval on the node behind: %+v %v", pb, err)
+		}
+		if other.Version() != 2 {
+			t.Fatalf("the node behind did not read the newer version: %d", other.Version())
+		}
+		if head, _ := fx.st.RegistryHead(ctx); head != 2 {
+			t.Fatalf("head %d: the first approval was undone or doubled", head)
+		}
+	})
+}

@@ -271,10 +271,21 @@ func (s *Service) approve(ctx context.Context, p store.Proposal, v *View, actor,
 	out := s.tell(ctx, p, s.parties(ctx, p, v), fmt.Sprintf("Proposal %d approved and published", p.ID),
 		fmt.Sprintf("Proposal %d (%s) has every required sign-off and is now the registry in force.\n", p.ID, p.Title))
 	next, err := s.machine().FireAlso(ctx, p, ActApprove, actor, note, chain(also, pub.also(head)), out...)
-	if err == nil {
+	return next, s.after(ctx, pub, err)
+}
+
+// after puts a committed approval's version in force, or, when another
+// node published first, reads that version so the retry judges against it.
+func (s *Service) after(ctx context.Context, pub *publishing, err error) error {
+	switch {
+	case err == nil:
 		s.installed(pub)
+	case errors.Is(err, errMoved):
+		if _, rerr := s.Registry.Refresh(ctx); rerr != nil {
+			return rerr
+		}
 	}
-	return next, err
+	return err
 }
 
 // complete approves a proposal in review whose sign-offs are all in (after
