@@ -66,4 +66,3 @@ func BenchmarkDocument500(b *testing.B) {
 		}
 	}
 }
-
