@@ -152,6 +152,9 @@ const problemExpired = "expired on "
 // expiredFields lists the fields of ds past their own expiry at now, nil
 // when none is (the common case, checked once per request).
 func expiredFields(ds *registry.Dataset, now time.Time) []*registry.Field {
+	if !ds.FieldExpiry() {
+		return nil
+	}
 	var out []*registry.Field
 	for _, f := range ds.Fields {
 		if f.Expired(now) {

@@ -281,6 +281,9 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 			p.bad(v, "%s.suppress_erased: applies only to a dataset with a subject; without one no event can be told to be an erased person's", at)
 		}
 	}
+	for _, f := range d.Fields {
+		d.fieldExpiry = d.fieldExpiry || !f.Expires.IsZero()
+	}
 	return d
 }
 

@@ -86,7 +86,13 @@ type Dataset struct {
 	Line int
 
 	byName map[string]*Field
+	// fieldExpiry: some field has an expires of its own, so collection
+	// must look (most datasets have none, and pay nothing).
+	fieldExpiry bool
 }
+
+// FieldExpiry reports whether any field declares its own expiry.
+func (d *Dataset) FieldExpiry() bool { return d.fieldExpiry }
 
 // Field returns the field with the given name, or nil.
 func (d *Dataset) Field(name string) *Field { return d.byName[name] }

@@ -140,7 +140,7 @@ func (s *Service) known(key string, v *View) []string {
 	}
 	switch key {
 	case "measurements":
-		out = append(out, fmt.Sprintf("%d change(s) in the measurement table below; the highest category is %d.", len(v.Changes), topCategory(v.Changes)))
+		out = append(out, fmt.Sprintf("%d change(s), listed in the measurement table; the highest category is %d.", len(v.Changes), topCategory(v.Changes)))
 	case "documentation":
 		out = append(out, "Each field is declared with its description, category and minimisation in the registry (this proposal's file).")
 		if s.Env.NoticeURL != "" {
