@@ -422,3 +422,73 @@ func TestReviewListAndRenewal(t *testing.T) {
 		t.Fatalf("second page:\n%s", plain(body))
 	}
 }
+
+// TestReviewFormsBadInput: a form too large for a page, one without the
+// revision read, and text that is not text are each refused with a
+// readable page, and change nothing.
+func TestReviewFormsBadInput(t *testing.T) {
+	n := startNode(t, testConfig(t, ""))
+	ctx := context.Background()
+	analyst := signIn(t, n, auth.Analyst)
+	csrf := analyst.csrf()
+	// A file over the upload limit, and a plain form over the form limit.
+	st, body, _ := analyst.postMultipart("/admin/reviews", url.Values{auth.CSRFField: {csrf}}, "huge.yaml", strings.Repeat("#", 5<<20))
+	if st != 413 || !strings.Contains(plain(body), "A form may carry at most 64 KiB, or 4 MiB with a file; nothing was changed.") {
+		t.Fatalf("huge upload: %d %s", st, plain(body))
+	}
+	inShell(t, "huge upload", body)
+	if st, body, _ = analyst.postForm("/admin/reviews", url.Values{auth.CSRFField: {csrf}, "yaml": {strings.Repeat("#", 100<<10)}}); st != 413 {
+		t.Fatalf("huge form: %d %s", st, plain(body))
+	}
+	// Nothing chosen, nothing pasted.
+	if st, body, _ = analyst.postMultipart("/admin/reviews", url.Values{auth.CSRFField: {csrf}, "title": {"Empty"}}, "", ""); st != 400 ||
+		!strings.Contains(plain(body), "Choose a registry file or paste one.") || !strings.Contains(body, `value="Empty"`) {
+		t.Fatalf("no file: %d %s", st, plain(body))
+	}
+	// A link that is not an address.
+	if st, body, _ = analyst.postMultipart("/admin/reviews", url.Values{auth.CSRFField: {csrf}, "links": {"SIGNIN-42"}}, "p.yaml", withWebActivity(t)); st != 400 ||
+		!strings.Contains(plain(body), `Links: "SIGNIN-42" is not an http(s) address. Nothing was stored.`) {
+		t.Fatalf("bad link: %d %s", st, plain(body))
+	}
+	if ps, _ := n.srv.Store.ListProposals(ctx, store.ProposalQuery{Limit: 10}); len(ps) != 0 {
+		t.Fatalf("a refused form stored a proposal: %v", ps)
+	}
+
+	p, err := n.srv.Reviews.Propose(ctx, review.Actor{ID: "analyst@staff.example.org", Role: auth.Analyst}, review.Input{YAML: []byte(withWebActivity(t))}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/admin/reviews/1"
+	// No revision: 400, nothing done.
+	if st, body, _ = analyst.postMultipart(path+"/withdraw", url.Values{auth.CSRFField: {csrf}}, "", ""); st != 400 ||
+		!strings.Contains(plain(body), "The form did not say which revision you read; nothing was done.") {
+		t.Fatalf("no revision: %d %s", st, plain(body))
+	}
+	// An answer holding NUL: 400 with the answers kept (made valid).
+	_, body, _ = analyst.get(path)
+	form := actionForm(t, body, path+"/answers", map[string]string{"answer.questions": "Where from?\x00", "answer.why": "Because \xff"})
+	if st, body, _ = analyst.postMultipart(path+"/answers", form, "", ""); st != 400 || !strings.Contains(plain(body), "is not valid text") ||
+		!strings.Contains(body, "Because \uFFFD</textarea>") {
+		t.Fatalf("nul in an answer: %d %s", st, plain(body))
+	}
+	// A revised file that does not lint keeps what was typed, with the
+	// lint's line numbers.
+	bad := strings.Replace(withWebActivity(t), "type: string, max_length: 253", "type: strnig, max_length: 253", 1)
+	form = actionForm(t, body, path+"/file", map[string]string{"yaml": bad})
+	if st, body, _ = analyst.postMultipart(path+"/file", form, "", ""); st != 400 || !strings.Contains(plain(body), "does not lint") ||
+		!strings.Contains(body, "type: strnig") || !strings.Contains(body, "<details open>") {
+		t.Fatalf("bad revision: %d %s", st, plain(body))
+	}
+	if got, _ := n.srv.Store.GetProposal(ctx, p.ID); got.Revision != 1 || len(got.Answers) != 0 {
+		t.Fatalf("a refused form changed the proposal: revision %d, answers %v", got.Revision, got.Answers)
+	}
+	// Withdrawn, it can no longer be withdrawn: 409.
+	_, body, _ = analyst.get(path)
+	if st, _, _ = analyst.postMultipart(path+"/withdraw", actionForm(t, body, path+"/withdraw", nil), "", ""); st != 303 {
+		t.Fatalf("withdraw: %d", st)
+	}
+	if st, body, _ = analyst.postMultipart(path+"/withdraw", actionForm(t, body, path+"/withdraw", nil), "", ""); st != 409 ||
+		!strings.Contains(plain(body), "Proposal 1 is withdrawn: it can no longer be withdrawn.") {
+		t.Fatalf("withdraw twice: %d %s", st, plain(body))
+	}
+}
