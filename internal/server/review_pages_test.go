@@ -396,6 +396,13 @@ func TestReviewListAndRenewal(t *testing.T) {
 	if st, body, _ = analyst.get("/admin/reviews/new?renew=nothing.here"); st != 400 || !strings.Contains(plain(body), `There is no dataset or field "nothing.here"`) {
 		t.Fatalf("renewal of nothing: %d", st)
 	}
+	// Sent unchanged, the renewal form comes back with its note.
+	_, body, _ = analyst.get("/admin/reviews/new?renew=interaction_data")
+	st, body, _ = analyst.postMultipart("/admin/reviews", actionForm(t, body, "/admin/reviews", map[string]string{"yaml": string(registry.DefaultYAML)}), "", "")
+	wants(t, "unchanged renewal", body, "The file changes nothing in the approved registry", "which expires on 31 Dec 2027")
+	if st != 400 {
+		t.Fatalf("unchanged renewal: %d", st)
+	}
 	renewed := strings.Replace(string(registry.DefaultYAML), "expires: 2027-12-31", "expires: 2028-12-31", 1)
 	st, _, h := analyst.postMultipart("/admin/reviews", actionForm(t, body, "/admin/reviews", map[string]string{"yaml": renewed}), "", "")
 	if st != 303 {

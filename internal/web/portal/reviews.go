@@ -267,6 +267,13 @@ func expiryOf(reg *registry.Registry, key string) (time.Time, bool) {
 func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 	v := newView{CSRF: ui.FormToken(r), Version: rv.Service.Registry.Version(),
 		Title: formText(r, "title"), Links: formText(r, "links"), Renew: formText(r, "renew")}
+	if v.Renew != "" {
+		if exp, ok := expiryOf(rv.Service.Registry.Current(), v.Renew); ok {
+			v.RenewExpires = exp
+		} else {
+			v.Renew = ""
+		}
+	}
 	data, name, problem := registryFile(r)
 	v.YAML = ui.ValidText(string(data))
 	again := func(status int, msg string, problems []string) {
