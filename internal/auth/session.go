@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -185,10 +187,18 @@ func (s Sessions) RequirePage(h http.Handler, roles ...Role) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil {
+			if err := parseForm(w, r); err != nil {
+				var big *http.MaxBytesError
+				if errors.As(err, &big) {
+					s.refuse(w, r, http.StatusRequestEntityTooLarge, "The form is too large",
+						fmt.Sprintf("A form may carry at most %d KiB, or %d MiB with a file; nothing was changed.", maxForm>>10, maxUpload>>20))
+					return
+				}
 				s.refuse(w, r, http.StatusBadRequest, "The form could not be read", "Nothing was changed. Go back and try again.")
 				return
+			}
+			if r.MultipartForm != nil {
+				defer r.MultipartForm.RemoveAll()
 			}
 			if !ValidCSRF(ss, r.PostFormValue(CSRFField)) {
 				s.refuse(w, r, http.StatusForbidden, "The form expired", "The form did not come from this session (or it expired); nothing was changed. Go back, reload the page and try again.")
@@ -197,6 +207,25 @@ func (s Sessions) RequirePage(h http.Handler, roles ...Role) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Form sizes a signed-in page takes: a plain form, and a multipart one
+// that carries a file (a registry proposed for review).
+const (
+	maxForm   = 64 << 10
+	maxUpload = 4 << 20
+)
+
+// parseForm reads a page's form, multipart ones included, so the CSRF
+// token of an upload form is found like any other.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		// The whole body fits in memory, so no file is spooled to disk.
+		return r.ParseMultipartForm(maxUpload)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	return r.ParseForm()
 }
 
 func (s Sessions) refuse(w http.ResponseWriter, r *http.Request, status int, title, text string) {

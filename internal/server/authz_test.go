@@ -69,6 +69,15 @@ var authzMatrix = map[string]struct {
 	"GET /admin/requests":                    {page: true, probes: []probe{{method: "GET", path: "/admin/requests", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	"GET /admin/requests/{id}":               {page: true, probes: []probe{{method: "GET", path: "/admin/requests/r-aaaaaaaaaaaaaaaa", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	"POST /admin/requests/{id}/{action}":     {page: true, probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	// The data collection review: every role that takes part reads it
+	// (auditors too); those who may propose or review may post, and the
+	// review service then decides each action.
+	"GET /admin/reviews":                 {page: true, probes: []probe{{method: "GET", path: "/admin/reviews", allowed: review.ReaderRoles}}},
+	"GET /admin/reviews/new":             {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/new", allowed: review.ProposerRoles}}},
+	"POST /admin/reviews":                {page: true, probes: []probe{{method: "POST", path: "/admin/reviews", allowed: review.ProposerRoles}}},
+	"GET /admin/reviews/{id}":            {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999", allowed: review.ReaderRoles}}},
+	"GET /admin/reviews/{id}/request.md": {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999/request.md", allowed: review.ReaderRoles}}},
+	"POST /admin/reviews/{id}/{action}":  {page: true, probes: []probe{{method: "POST", path: "/admin/reviews/999999/signoff", allowed: review.ProposerRoles}}},
 	// Signing in is open to all; the account page and sign-out to
 	// anyone signed in.
 	"GET /login":   {public: true},

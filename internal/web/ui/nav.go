@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/review"
 )
 
 // Entry is one item of the navigation and the roles that see it. The roles
@@ -20,6 +21,7 @@ type Entry struct {
 // incidents, notices) adds one line here.
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
+	{Label: "Reviews", Path: "/admin/reviews", Roles: review.ReaderRoles},
 	{Label: "Account", Path: "/account"},
 }
 
