@@ -24,10 +24,6 @@ func withReferrer(y []byte) []byte {
 		[]byte("      referrer:      {type: string, max_length: 200, category: 3, description: The page the dialog was opened from.}\n      language:      {type: string"), 1)
 }
 
-var reviewAnswers = map[string]string{"questions": "Which pages open the dialog?", "why": "To place it better.",
-	"alternatives": "Asking; too few answers.", "current_instrumentation": "No.", "populations": "Everyone.",
-	"analysis": "Counts per page.", "sharing": "The team."}
-
 var reviewChecklist = map[string]string{"documentation": "registry", "user_control": "opt-out, DNT, GPC", "monitoring": "expires",
 	"category": "3", "default": "on", "new_identifiers": "none", "notice": "yes", "third_party": "no"}
 
@@ -142,7 +138,7 @@ func TestReviewThroughTheAPI(t *testing.T) {
 			md, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/markdown") ||
-				!strings.Contains(string(md), "| new field `interaction_data.referrer` |") || !strings.Contains(string(md), "Which pages open the dialog?") {
+				!strings.Contains(string(md), "| new field `interaction_data.referrer` |") || !strings.Contains(string(md), "Where do people who fail to sign in come from?") {
 				t.Fatalf("document: %d %s", res.StatusCode, md)
 			}
 			if status, out := api(t, "GET", base+"/v1/reviews?state=approved&min_category=3", dev, nil); status != 200 || len(out["proposals"].([]any)) != 1 {
