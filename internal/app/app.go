@@ -22,6 +22,7 @@ import (
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notice"
 	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/registry"
@@ -65,6 +66,10 @@ type App struct {
 	// Erased is this node's copy of the suppression list of erased
 	// subjects, which collection checks; Watch keeps it current.
 	Erased *erasure.List
+	// Notice is the public privacy notice and the records of processing,
+	// in the Languages of its message files.
+	Notice    *notice.Service
+	Languages *notice.Languages
 }
 
 // New builds the services. On error nothing is left open.
@@ -164,7 +169,10 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	}
 	a.Access = accesslog.NewAppender(a.Store, a.Log)
 	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Erased: a.Erased, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
-	return a.buildRights()
+	if err := a.buildRights(); err != nil {
+		return err
+	}
+	return a.buildNotice()
 }
 
 // Close stops the access log's writer and closes the connectors and the

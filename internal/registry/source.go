@@ -237,3 +237,13 @@ func Fingerprints(r *Registry) map[string]string {
 	}
 	return out
 }
+
+// InForce returns the number of the version in force and its registry
+// together, read at one instant (Version and Current read separately may
+// straddle a refresh).
+func (s *Source) InForce() (int64, *Registry) {
+	if v := s.cur.Load(); v != nil {
+		return v.number, v.reg
+	}
+	return 0, nil
+}
