@@ -28,48 +28,49 @@ type Change struct {
 
 // Kinds of change.
 const (
-	ChangeControllerName    = "controller_name"
-	ChangeControllerContact = "controller_contact"
-	ChangeControllerDPO     = "controller_dpo"
-	ChangeDatasetAdded      = "dataset_added"
-	ChangeDatasetRemoved    = "dataset_removed"
-	ChangeDescription       = "description"
-	ChangePurpose           = "purpose"
-	ChangeBasis             = "lawful_basis"
-	ChangeRetention         = "retention"
-	ChangeExpires           = "expires"
-	ChangeFrom              = "collected_from"
-	ChangeOrigins           = "origins"
-	ChangeEndpoint          = "endpoint"
-	ChangeSample            = "sample_rate"
-	ChangeSubject           = "subject"
-	ChangeSuppressed        = "suppressed"
-	ChangeFieldAdded        = "field_added"
-	ChangeFieldRemoved      = "field_removed"
-	ChangeFieldDescription  = "field_description"
-	ChangeFieldSource       = "field_source"
-	ChangeFieldDefinition   = "field_definition"
-	ChangeStored            = "stored"
-	ChangeCategory          = "category"
-	ChangeReceived          = "received"
-	ChangeComputed          = "computed"
-	ChangeReaderAdded       = "reader_added"
-	ChangeReaderRemoved     = "reader_removed"
-	ChangeReaderPurposes    = "reader_purposes"
-	ChangeReaderFields      = "reader_fields"
-	ChangeReaderLookup      = "reader_lookup"
-	ChangeReaderRaw         = "reader_raw_identifiers"
-	ChangeOptOut            = "opt_out"
-	ChangeLocation          = "storage_location"
-	ChangeAccessLogReaders  = "access_log_readers"
-	ChangeWorkers           = "request_workers"
-	ChangeGrace             = "grace"
-	ChangeSupport           = "support_notified"
-	ChangeSystemAdded       = "system_added"
-	ChangeSystemRemoved     = "system_removed"
-	ChangeSystemLabel       = "system_label"
-	ChangeSystemLocation    = "system_location"
-	ChangeSystemSafeguards  = "system_safeguards"
+	ChangeControllerName     = "controller_name"
+	ChangeControllerContact  = "controller_contact"
+	ChangeControllerDPO      = "controller_dpo"
+	ChangeDatasetAdded       = "dataset_added"
+	ChangeDatasetRemoved     = "dataset_removed"
+	ChangeDescription        = "description"
+	ChangePurpose            = "purpose"
+	ChangeBasis              = "lawful_basis"
+	ChangeRetention          = "retention"
+	ChangeExpires            = "expires"
+	ChangeFrom               = "collected_from"
+	ChangeOrigins            = "origins"
+	ChangeEndpoint           = "endpoint"
+	ChangeSample             = "sample_rate"
+	ChangeSubject            = "subject"
+	ChangeSuppressed         = "suppressed"
+	ChangeFieldAdded         = "field_added"
+	ChangeFieldRemoved       = "field_removed"
+	ChangeFieldDescription   = "field_description"
+	ChangeFieldSource        = "field_source"
+	ChangeFieldDefinition    = "field_definition"
+	ChangeStored             = "stored"
+	ChangeCategory           = "category"
+	ChangeReceived           = "received"
+	ChangeComputed           = "computed"
+	ChangeReaderAdded        = "reader_added"
+	ChangeReaderRemoved      = "reader_removed"
+	ChangeReaderPurposes     = "reader_purposes"
+	ChangeReaderFieldsGained = "reader_fields_gained"
+	ChangeReaderFieldsLost   = "reader_fields_lost"
+	ChangeReaderLookup       = "reader_lookup"
+	ChangeReaderRaw          = "reader_raw_identifiers"
+	ChangeOptOut             = "opt_out"
+	ChangeLocation           = "storage_location"
+	ChangeAccessLogReaders   = "access_log_readers"
+	ChangeWorkers            = "request_workers"
+	ChangeGrace              = "grace"
+	ChangeSupport            = "support_notified"
+	ChangeSystemAdded        = "system_added"
+	ChangeSystemRemoved      = "system_removed"
+	ChangeSystemLabel        = "system_label"
+	ChangeSystemLocation     = "system_location"
+	ChangeSystemSafeguards   = "system_safeguards"
 	// ChangeOther: the notices differ in a way none of the kinds above
 	// names. Diff reports it rather than nothing, so an empty diff always
 	// means the same notice.
@@ -146,7 +147,11 @@ func diffDataset(a, b *Dataset) []Change {
 	str(ChangeEndpoint, a.Endpoint, b.Endpoint)
 	str(ChangeSample, num(a.SampleRate), num(b.SampleRate))
 	str(ChangeSubject, subjectText(a.Subject), subjectText(b.Subject))
-	str(ChangeSuppressed, a.Suppressed.String(), b.Suppressed.String())
+	// Without suppress_erased the suppression follows the retention,
+	// whose change already says it.
+	if a.Suppressed != a.Retention || b.Suppressed != b.Retention {
+		str(ChangeSuppressed, a.Suppressed.String(), b.Suppressed.String())
+	}
 	for _, fb := range b.Fields {
 		fa := a.Field(fb.Name)
 		if fa == nil {
@@ -181,7 +186,7 @@ func diffDataset(a, b *Dataset) []Change {
 	if len(out) == 0 && !same(a.Computed, b.Computed) {
 		out = append(out, Change{Kind: ChangeComputed, Dataset: b.Name})
 	}
-	return append(out, diffReaders(b.Name, a.Readers, b.Readers)...)
+	return append(out, diffReaders(a, b)...)
 }
 
 // sameDefinition compares what the notice says a field holds, apart from
@@ -227,9 +232,10 @@ func byRole(rs []Reader) (map[string]*role, []string) {
 	return m, order
 }
 
-func diffReaders(dataset string, a, b []Reader) []Change {
-	ma, orderA := byRole(a)
-	mb, orderB := byRole(b)
+func diffReaders(da, db *Dataset) []Change {
+	dataset := db.Name
+	ma, orderA := byRole(da.Readers)
+	mb, orderB := byRole(db.Readers)
 	var out []Change
 	for _, name := range orderB {
 		rb, ra := mb[name], ma[name]
@@ -242,8 +248,24 @@ func diffReaders(dataset string, a, b []Reader) []Change {
 				out = append(out, Change{Kind: kind, Dataset: dataset, Role: name, From: from, To: to})
 			}
 		}
-		c(ChangeReaderPurposes, join(sorted(ra.purposes)), join(sorted(rb.purposes)))
-		c(ChangeReaderFields, join(ra.fields), join(rb.fields))
+		if join(sorted(ra.purposes)) != join(sorted(rb.purposes)) {
+			out = append(out, Change{Kind: ChangeReaderPurposes, Dataset: dataset, Role: name, From: join(ra.purposes), To: join(rb.purposes)})
+		}
+		// Fields the dataset gained or lost are named by their own
+		// changes; here only what the role sees of the fields both have.
+		var gained, lost []string
+		for _, f := range rb.fields {
+			if !slices.Contains(ra.fields, f) && da.Field(f) != nil {
+				gained = append(gained, f)
+			}
+		}
+		for _, f := range ra.fields {
+			if !slices.Contains(rb.fields, f) && db.Field(f) != nil {
+				lost = append(lost, f)
+			}
+		}
+		c(ChangeReaderFieldsGained, "", join(gained))
+		c(ChangeReaderFieldsLost, "", join(lost))
 		c(ChangeReaderLookup, onOff(ra.lookup), onOff(rb.lookup))
 		c(ChangeReaderRaw, onOff(ra.raw), onOff(rb.raw))
 	}

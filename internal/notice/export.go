@@ -22,8 +22,9 @@ const (
 var CSVHeader = []string{"kind", "id", "name", "description", "purposes", "lawful_basis", "data_subjects",
 	"personal_data", "recipients", "transfers", "erasure_time_limit", "controller", "controller_contact", "dpo"}
 
-// Write writes the records in format (json, csv or md).
-func (r *Records) Write(w io.Writer, format string, m *Messages) error {
+// Write writes the records in format (json, csv or md), in the language
+// they were generated in.
+func (r *Records) Write(w io.Writer, format string) error {
 	switch format {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
@@ -32,7 +33,7 @@ func (r *Records) Write(w io.Writer, format string, m *Messages) error {
 	case FormatCSV:
 		return r.writeCSV(w)
 	case FormatMarkdown:
-		return r.writeMarkdown(w, m)
+		return r.writeMarkdown(w, r.m)
 	}
 	return fmt.Errorf("unknown format %q: use json, csv or md", format)
 }

@@ -26,6 +26,8 @@ type Records struct {
 	// Measures are Art. 30(1)(g): the technical and organisational
 	// measures steward itself applies.
 	Measures []Measure `json:"measures"`
+
+	m *Messages // the language, for Write
 }
 
 // Activity is one processing activity.
@@ -115,7 +117,7 @@ func (s *Service) Records(ctx context.Context, m *Messages, now time.Time) (*Rec
 func BuildRecords(v Version, ms Measures, m *Messages, now time.Time) *Records {
 	n := v.Notice
 	r := &Records{GeneratedAt: now.UTC().Truncate(time.Second), Language: m.Lang(), NoticeVersion: v.Number,
-		RegistryVersion: v.Registry, Controller: n.Controller}
+		RegistryVersion: v.Registry, Controller: n.Controller, m: m}
 	store := System{Name: "steward", Kind: "events", Location: n.Location}
 	for _, d := range n.Datasets {
 		r.Activities = append(r.Activities, datasetActivity(n, d, store, m))

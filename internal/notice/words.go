@@ -414,7 +414,11 @@ func (m *Messages) Change(c Change) string {
 		from, to = m.T("source.name."+c.From), m.T("source.name."+c.To)
 	case ChangeReaderAdded, ChangeReaderPurposes:
 		from, to = m.Purposes(splitList(c.From)), m.Purposes(splitList(c.To))
-	case ChangeReaderFields, ChangeOrigins:
+	case ChangeReaderFieldsGained:
+		to = m.List(splitList(c.To))
+	case ChangeReaderFieldsLost:
+		to = m.List(splitList(c.To))
+	case ChangeOrigins:
 		from, to = m.listOrNone(splitList(c.From)), m.listOrNone(splitList(c.To))
 	case ChangeReaderLookup, ChangeReaderRaw, ChangeSupport:
 		key += "." + c.To
@@ -440,11 +444,20 @@ func (m *Messages) Change(c Change) string {
 		system = c.Text + " (" + c.System + ")"
 	}
 	out := m.T(key, "dataset", c.Dataset, "field", c.Field, "role", m.Role(c.Role), "system", system,
-		"from", from, "to", to, "text", c.Text)
+		"from", from, "to", to, "text", sentence(c.Text))
 	if c.Role != "" && strings.HasPrefix(out, m.Role(c.Role)) {
 		out = capitalise(out)
 	}
 	return out
+}
+
+// sentence ends a description with a full stop if it has none.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
 }
 
 func (m *Messages) listOrNone(items []string) string {

@@ -366,7 +366,7 @@ func (p *Pages) Records(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b strings.Builder
-	if err := recs.Write(&b, format, m); err != nil {
+	if err := recs.Write(&b, format); err != nil {
 		p.Log.Error("records of processing: export failed", "err", err)
 		problem.New(w, http.StatusInternalServerError, "internal", "the records could not be written; it has been logged")
 		return
