@@ -78,7 +78,18 @@ type view struct {
 	NoticeURL   string
 	// Items are the history's versions, newest first.
 	Items []historyItem
+	// Datasets are the notice's datasets in words; Labels the stored
+	// table's column names, Logged the access log sentence.
+	Datasets []datasetView
+	Labels   tableLabels
+	Logged   string
+	// L holds the fixed sentences a dataset's section repeats, looked up
+	// once per page instead of once per dataset.
+	L map[string]string
 }
+
+// sectionKeys are the messages every dataset's section shows.
+var sectionKeys = []string{"disclaimer.as_html", "disclaimer.as_text", "disclaimer.context", "disclaimer.text", "ds.basis", "ds.can", "ds.cannot", "ds.choices", "ds.computed", "ds.disclaimer", "ds.expires", "ds.from", "ds.purpose", "ds.questions", "ds.readers", "ds.received", "ds.retention", "ds.sample", "ds.stored", "ds.subject", "ds.where", "readers.none", "readers.others", "requests.link"}
 
 type historyItem struct {
 	Number       int
@@ -180,6 +191,16 @@ func (p *Pages) render(r *http.Request, name string, v notice.Version, latest in
 		VersionLine: versionLine(m, v)}
 	for _, d := range v.Notice.Datasets {
 		vw.HasServer = vw.HasServer || d.From == notice.FromServer
+	}
+	if name == "notice" {
+		vw.Labels = tableLabels{Field: m.T("table.field"), What: m.T("table.what"), Stored: m.T("table.stored"),
+			Category: m.T("table.category"), Kept: m.T("table.kept")}
+		vw.Datasets = datasetWords(m, v.Notice, vw.NoticeURL, vw.Labels)
+		vw.Logged = m.T("readers.logged", "roles", m.Roles(v.Notice.AccessLogReaders))
+		vw.L = make(map[string]string, len(sectionKeys))
+		for _, k := range sectionKeys {
+			vw.L[k] = m.T(k)
+		}
 	}
 	title := m.T("page.title")
 	switch {
