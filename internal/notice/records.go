@@ -132,6 +132,9 @@ func datasetActivity(n *Notice, d Dataset, store System, m *Messages) Activity {
 		Purposes: []string{m.Purpose(d.Purpose)}, LawfulBasis: m.Basis(d.LawfulBasis),
 		DataSubjects: m.T("records.subjects." + d.From + "." + subjectKind(d)), Retention: d.Retention,
 		ErasureLimit: m.T("records.erasure.dataset", "retention", m.Duration(d.Retention.D()))}
+	if d.Subject == nil {
+		a.ErasureLimit = m.T("records.erasure.dataset.none", "retention", m.Duration(d.Retention.D()))
+	}
 	byCat := map[int][]string{}
 	for _, f := range d.Fields {
 		if f.Stored.Form != NotStored {
@@ -154,7 +157,7 @@ func datasetActivity(n *Notice, d Dataset, store System, m *Messages) Activity {
 			}
 		}
 		a.Recipients = append(a.Recipients, Recipient{Kind: "role", Name: rd.Role,
-			Description: m.T("records.recipient.role", "role", m.Role(rd.Role), "purposes", m.Purposes(purposes))})
+			Description: capitalise(m.T("records.recipient.role", "role", m.Role(rd.Role), "purposes", m.Purposes(purposes)))})
 	}
 	if len(a.Recipients) == 0 {
 		a.Recipients = []Recipient{}
@@ -181,7 +184,7 @@ func requestsActivity(n *Notice, ms Measures, m *Messages) Activity {
 	}
 	for _, role := range n.Requests.Workers {
 		a.Recipients = append(a.Recipients, Recipient{Kind: "role", Name: role,
-			Description: m.T("records.recipient.role", "role", m.Role(role), "purposes", m.T("records.requests.purpose"))})
+			Description: capitalise(m.T("records.recipient.role", "role", m.Role(role), "purposes", m.T("records.requests.purpose")))})
 	}
 	for _, sys := range n.Requests.Systems {
 		a.Recipients = append(a.Recipients, Recipient{Kind: "system", Name: sys.Name, Location: sys.Location,
@@ -204,7 +207,7 @@ func accessLogActivity(n *Notice, store System, m *Messages) Activity {
 		ErasureLimit: m.T("records.erasure.access")}
 	for _, role := range n.AccessLogReaders {
 		a.Recipients = append(a.Recipients, Recipient{Kind: "role", Name: role,
-			Description: m.T("records.recipient.role", "role", m.Role(role), "purposes", m.T("records.access.purpose"))})
+			Description: capitalise(m.T("records.recipient.role", "role", m.Role(role), "purposes", m.T("records.access.purpose")))})
 	}
 	a.Transfers = transfers([]System{store}, m)
 	return a
