@@ -89,6 +89,8 @@ var authzMatrix = map[string]struct {
 	"GET /.well-known/gpc.json":       {public: true},
 	"GET /v1/records": {probes: []probe{{method: "GET", path: "/v1/records",
 		allowed: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}}}},
+	"GET /admin/records": {page: true, probes: []probe{{method: "GET", path: "/admin/records",
+		allowed: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}}}},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

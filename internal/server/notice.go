@@ -5,6 +5,7 @@ import (
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/notice"
 	webnotice "github.com/steward-privacy/steward/internal/web/notice"
+	"github.com/steward-privacy/steward/internal/web/portal"
 )
 
 // noticeRoutes serves the public privacy notice, its history and
@@ -23,4 +24,6 @@ func (s *Server) noticeRoutes() {
 		s.handle("GET /.well-known/gpc.json", nil, hf(p.GPC))
 	}
 	s.handle("GET /v1/records", notice.RecordsReaders, hf(p.Records))
+	records := &portal.Records{Notice: s.Notice, Languages: s.Languages, Clock: s.Clock.Now, Log: s.Log}
+	s.page("GET /admin/records", notice.RecordsReaders, hf(records.Show))
 }

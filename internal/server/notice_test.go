@@ -291,3 +291,25 @@ func TestPublicPagesLinkToTheNotice(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsScreen: an auditor reads the records in the portal and
+// downloads them; a bad format is a readable 400 page.
+func TestRecordsScreen(t *testing.T) {
+	n := startNode(t, testConfig(t, ""))
+	tab := signIn(t, n, auth.Auditor)
+	status, body, _ := tab.get("/admin/records")
+	if status != http.StatusOK || !strings.Contains(body, `<a href="/admin/records" aria-current="page">Records</a>`) ||
+		!strings.Contains(body, `<h2 id="interaction_data">interaction_data</h2>`) || !strings.Contains(body, "Art. 30(1)(g)") {
+		t.Fatalf("records screen: %d\n%s", status, body)
+	}
+	inShell(t, "/admin/records", body)
+	status, body, hdr := tab.get("/admin/records?format=csv&lang=de")
+	if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Disposition"), "attachment") || !strings.Contains(body, "berechtigte Interessen (Art. 6 Abs. 1 lit. f DSGVO)") {
+		t.Fatalf("csv download: %d %s %.200s", status, hdr.Get("Content-Disposition"), body)
+	}
+	for _, q := range []string{"?format=xml", "?lang=fr"} {
+		if status, body, _ := tab.get("/admin/records" + q); status != http.StatusBadRequest || !strings.Contains(body, "Records of processing") {
+			t.Errorf("%s: %d", q, status)
+		}
+	}
+}

@@ -20,6 +20,7 @@ type Entry struct {
 // incidents, notices) adds one line here.
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
+	{Label: "Records", Path: "/admin/records", Roles: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}},
 	{Label: "Account", Path: "/account"},
 }
 
