@@ -110,8 +110,11 @@ func TestNavigationByRole(t *testing.T) {
 	if got := labels(Navigation(auth.Support, "/admin/requests/r-1")); strings.Join(got, ",") != "Requests,Account" {
 		t.Errorf("support sees %v", got)
 	}
-	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Account" {
+	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Records,Account" {
 		t.Errorf("auditor sees %v", got)
+	}
+	if got := labels(Navigation(auth.Analyst, "/account")); strings.Join(got, ",") != "Account" {
+		t.Errorf("analyst sees %v", got)
 	}
 	nav := Navigation(auth.Admin, "/admin/requests/r-1")
 	if !nav[0].Current || nav[1].Current {
