@@ -66,6 +66,7 @@ func TestNoticeInChromium(t *testing.T) {
 				// The top of the page and the first table, as a person
 				// sees them on the screen.
 				shot(t, ctx, dir, name+"-top", chromedp.CaptureScreenshot())
+				shot(t, ctx, dir, name+"-facts", chromedp.Screenshot(chromedp.CSS("#interaction_data dl")))
 				shot(t, ctx, dir, name+"-table", chromedp.Screenshot(chromedp.CSS("#interaction_data table")))
 			}
 		}

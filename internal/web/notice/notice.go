@@ -63,8 +63,9 @@ type pageKey struct {
 	lang            string
 }
 
-// view is the dot of every notice template. Sentences that need numbers
-// are made here; templates pass the facts to the Messages' methods.
+// view is the dot of every notice template. The sentences of the
+// datasets' sections are made in Go (words.go); the rest of the page
+// calls the Messages' methods.
 type view struct {
 	M         *notice.Messages
 	N         *notice.Notice
@@ -78,18 +79,19 @@ type view struct {
 	NoticeURL   string
 	// Items are the history's versions, newest first.
 	Items []historyItem
-	// Datasets are the notice's datasets in words; Labels the stored
-	// table's column names, Logged the access log sentence.
-	Datasets []datasetView
-	Labels   tableLabels
-	Logged   string
-	// L holds the fixed sentences a dataset's section repeats, looked up
-	// once per page instead of once per dataset.
-	L map[string]string
+	// Datasets are the notice's datasets in words; S the headings each
+	// of their sections repeats, TableHead the stored-data table's head
+	// and Logged the access log sentence.
+	Datasets  []datasetView
+	S         sectionWords
+	TableHead template.HTML
+	Logged    string
 }
 
-// sectionKeys are the messages every dataset's section shows.
-var sectionKeys = []string{"disclaimer.as_html", "disclaimer.as_text", "disclaimer.context", "disclaimer.text", "ds.basis", "ds.can", "ds.cannot", "ds.choices", "ds.computed", "ds.disclaimer", "ds.expires", "ds.from", "ds.purpose", "ds.questions", "ds.readers", "ds.received", "ds.retention", "ds.sample", "ds.stored", "ds.subject", "ds.where", "readers.none", "readers.others", "requests.link"}
+type sectionWords struct {
+	Received, Stored, Computed, Readers, Others, Nobody, Choices, Request string
+	Questions, Can, Cannot, Disclaimer, Context, Text, AsText, AsHTML     string
+}
 
 type historyItem struct {
 	Number       int
@@ -193,14 +195,16 @@ func (p *Pages) render(r *http.Request, name string, v notice.Version, latest in
 		vw.HasServer = vw.HasServer || d.From == notice.FromServer
 	}
 	if name == "notice" {
-		vw.Labels = tableLabels{Field: m.T("table.field"), What: m.T("table.what"), Stored: m.T("table.stored"),
+		labels := tableLabels{Field: m.T("table.field"), What: m.T("table.what"), Stored: m.T("table.stored"),
 			Category: m.T("table.category"), Kept: m.T("table.kept")}
-		vw.Datasets = datasetWords(m, v.Notice, vw.NoticeURL, vw.Labels)
+		vw.Datasets = datasetWords(m, v.Notice, vw.NoticeURL, labels)
 		vw.Logged = m.T("readers.logged", "roles", m.Roles(v.Notice.AccessLogReaders))
-		vw.L = make(map[string]string, len(sectionKeys))
-		for _, k := range sectionKeys {
-			vw.L[k] = m.T(k)
-		}
+		vw.S = sectionWords{Received: m.T("ds.received"), Stored: m.T("ds.stored"), Computed: m.T("ds.computed"),
+			Readers: m.T("ds.readers"), Others: m.T("readers.others"), Nobody: m.T("readers.none"), Choices: m.T("ds.choices"),
+			Request: m.T("requests.link"), Questions: m.T("ds.questions"), Can: m.T("ds.can"), Cannot: m.T("ds.cannot"),
+			Disclaimer: m.T("ds.disclaimer"), Context: m.T("disclaimer.context"), Text: m.T("disclaimer.text"),
+			AsText: m.T("disclaimer.as_text"), AsHTML: m.T("disclaimer.as_html")}
+		vw.TableHead = tableHead(labels)
 	}
 	title := m.T("page.title")
 	switch {
