@@ -108,3 +108,102 @@ func TestRoleDutiesAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKindHasWords: every kind of change, question, received and
+// computed value, stored form, field type and measure reads as a sentence
+// in every language, never as a bare key or a placeholder.
+func TestEveryKindHasWords(t *testing.T) {
+	keyLike := regexp.MustCompile(`\b(change|q|recv|comp|stored|type|signal|records|source|category|from|subject|system|role|duration)\.[a-z_.-]+|\{[a-z]+\}`)
+	check := func(m *notice.Messages, what, s string) {
+		t.Helper()
+		if strings.TrimSpace(s) == "" || keyLike.MatchString(s) {
+			t.Errorf("%s in %s: %q", what, m.Lang(), s)
+		}
+	}
+	changes := []string{notice.ChangeControllerName, notice.ChangeControllerContact, notice.ChangeControllerDPO, notice.ChangeDatasetAdded,
+		notice.ChangeDatasetRemoved, notice.ChangeDescription, notice.ChangePurpose, notice.ChangeBasis, notice.ChangeExpires,
+		notice.ChangeFrom, notice.ChangeOrigins, notice.ChangeEndpoint, notice.ChangeSample, notice.ChangeSubject, notice.ChangeFieldAdded,
+		notice.ChangeFieldRemoved, notice.ChangeFieldDescription, notice.ChangeFieldSource, notice.ChangeFieldDefinition,
+		notice.ChangeStored, notice.ChangeCategory, notice.ChangeReceived, notice.ChangeComputed, notice.ChangeReaderAdded,
+		notice.ChangeReaderRemoved, notice.ChangeReaderPurposes, notice.ChangeReaderFieldsGained, notice.ChangeReaderFieldsLost,
+		notice.ChangeOptOut, notice.ChangeLocation, notice.ChangeAccessLogReaders, notice.ChangeWorkers, notice.ChangeSystemAdded,
+		notice.ChangeSystemRemoved, notice.ChangeSystemLabel, notice.ChangeSystemLocation, notice.ChangeSystemSafeguards, notice.ChangeOther}
+	values := map[string][2]string{
+		notice.ChangeFrom: {"browser", "server"}, notice.ChangeFieldSource: {"payload", "request"}, notice.ChangeCategory: {"1", "3"},
+		notice.ChangeStored: {"as_sent", "rounded 10m"}, notice.ChangeFieldAdded: {"", "truncated 24/48"}, notice.ChangeSample: {"1", "0.5"},
+		notice.ChangeOptOut: {"opt-out, gpc, dnt", "opt-out"}, notice.ChangeLocation: {"DE", "US"}, notice.ChangeExpires: {"", "2027-12-31"},
+		notice.ChangeAccessLogReaders: {"auditor", "auditor, incident_manager"}, notice.ChangeDatasetAdded: {"", "30d"},
+	}
+	for _, m := range languages(t).All() {
+		for _, kind := range changes {
+			v := values[kind]
+			c := notice.Change{Kind: kind, Dataset: "accounts", Field: "email", Role: "analyst", System: "app_db", From: v[0], To: v[1], Text: "A description"}
+			if c.From == "" && c.To == "" {
+				c.From, c.To = "a", "b"
+			}
+			check(m, kind, m.Change(c))
+		}
+		for _, kind := range []string{notice.ChangeRetention, notice.ChangeSuppressed, notice.ChangeGrace} {
+			check(m, kind, m.Change(notice.Change{Kind: kind, Dataset: "accounts", From: "30d", To: "60d"}))
+			check(m, kind, m.Change(notice.Change{Kind: kind, Dataset: "accounts", From: "60d", To: "30d"}))
+		}
+		for _, kind := range []string{notice.ChangeReaderLookup, notice.ChangeReaderRaw, notice.ChangeSupport} {
+			for _, to := range []string{"on", "off"} {
+				check(m, kind, m.Change(notice.Change{Kind: kind, Dataset: "accounts", Role: "support", From: "x", To: to}))
+			}
+		}
+		for _, q := range []string{notice.QFindBySubject, notice.QNetwork, notice.QServerNetwork, notice.QTime, notice.QNotLinked,
+			notice.QExactAddress, notice.QNoAddress, notice.QExactAgent, notice.QExactTime, notice.QHashedValue, notice.QDropped, notice.QUndeclared} {
+			check(m, q, m.Question(notice.Question{Kind: q, Field: "email", Round: notice.Duration(time.Hour), IPv4: 24, IPv6: 48}))
+		}
+		n := &notice.Notice{OptOut: []string{"opt-out", "gpc", "dnt"}, RateLimited: true}
+		for _, from := range []string{notice.FromBrowser, notice.FromServer} {
+			d := notice.Dataset{Name: "accounts", From: from, Fields: []notice.Field{{Name: "email", Type: "ip", Source: "request"}}}
+			for _, item := range []string{notice.RecvBody, notice.RecvAddress, notice.RecvUserAgent, notice.RecvCookies, notice.RecvCSRFHeader,
+				notice.RecvOrigin, notice.RecvWriteKey, notice.RecvGPC, notice.RecvDNT, notice.RecvForwardedIP} {
+				check(m, item, m.Received(n, d, notice.Received{Item: item}))
+				check(m, item, m.Received(n, d, notice.Received{Item: item, Fields: []string{"email"}}))
+			}
+			for _, item := range []string{notice.CompReceiveTime, notice.CompSubjectKey, notice.CompEventID, notice.CompField} {
+				check(m, item, m.Computed(d, notice.Computed{Item: item, Field: "email", Round: notice.Duration(10 * time.Minute)}))
+			}
+			check(m, "opt-out", m.OptOutFor(n, d))
+			check(m, "from", m.From(d))
+			for _, typ := range []string{"ip", "user_agent"} {
+				check(m, "source "+typ, m.Source(d, notice.Field{Type: typ, Source: "request"}))
+			}
+		}
+		for _, form := range []notice.Stored{{Form: notice.AsSent}, {Form: notice.Rounded, Round: notice.Duration(time.Hour)},
+			{Form: notice.Truncated, IPv4: 24, IPv6: 48}, {Form: notice.Coarse}, {Form: notice.Hashed}, {Form: notice.NotStored}} {
+			check(m, form.Form, m.StoredAs(form))
+		}
+		for _, typ := range []string{"string", "integer", "number", "boolean", "timestamp", "enum", "array", "object", "ip", "user_agent", "uuid"} {
+			check(m, typ, m.Type(notice.Field{Type: typ, Values: []string{"a", "b"}}))
+		}
+		for _, kind := range []string{"pseudonymous", "direct"} {
+			check(m, kind, m.Subject(notice.Dataset{Subject: &notice.Subject{Field: "id", Kind: kind}}))
+		}
+		check(m, "no subject", m.Subject(notice.Dataset{}))
+		for _, s := range []notice.System{{Kind: "events"}, {Name: "a", Location: "DE"}, {Name: "b", Location: "US"}, {Name: "c", Location: "US", Safeguards: "SCC"}} {
+			check(m, "system", m.System(s))
+		}
+		for _, r := range auth.Roles {
+			check(m, string(r), m.Role(string(r))+" "+m.Duties(string(r)))
+		}
+		reg := wideRegistry(t)
+		for _, ms := range []notice.Measures{{Database: "sqlite", DatabaseTLS: "local", MailServer: "mx", MailTLS: "required", CheckpointEvery: time.Hour},
+			{Database: "postgres", DatabaseTLS: "off", HTTPS: true, MailServer: "mx", MailTLS: "opportunistic", CheckpointEvery: time.Hour, Witness: true},
+			{Database: "postgres", DatabaseTLS: "required", MailServer: "mx", MailTLS: "off"}, {Database: "postgres", DatabaseTLS: "verified"}} {
+			r := notice.BuildRecords(notice.Version{Number: 1, Notice: build(t, inputs(reg, widePolicy(t, reg)))}, ms, m, time.Now())
+			for _, x := range r.Measures {
+				check(m, x.ID, x.Description)
+			}
+			for _, a := range r.Activities {
+				check(m, a.ID, a.DataSubjects+" "+a.ErasureLimit+" "+a.LawfulBasis+" "+a.Purposes[0])
+				for _, rc := range a.Recipients {
+					check(m, a.ID, rc.Description)
+				}
+			}
+		}
+	}
+}
