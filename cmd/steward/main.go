@@ -39,6 +39,8 @@ usage:
   steward log checkpoints                         list the signed checkpoints of the access log's head
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
   steward requests receipt ID                     print and verify an erasure receipt
+  steward records export [--format json|csv|md]   the records of processing (GDPR Art. 30), from the registry in force
+                         [--lang en|de] [--out FILE]
   steward connectors check [--rights FILE]        test every connector's settings and reach
   steward version                                 print the version
 `
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConnectors(ctx, args[1:], stdout)
 	case "log":
 		err = cmdLog(ctx, args[1:], stdout)
+	case "records":
+		err = cmdRecords(ctx, args[1:], stdout)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout)
 	case "user":

@@ -10,6 +10,10 @@ import (
 	"github.com/steward-privacy/steward/internal/minimise"
 )
 
+// Readers are the roles that may read the access log (GET /v1/access-log);
+// the public notice names them as the ones who check it.
+var Readers = []auth.Role{auth.Auditor, auth.IncidentManager}
+
 // Recorder appends entries to the access log and returns only once the
 // entry is durable, with its Seq, PrevHash and Hash filled in. Handlers
 // call it before any personal data leaves steward, so a crash can lose a

@@ -23,6 +23,7 @@ import (
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notice"
 	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/policy"
 	"github.com/steward-privacy/steward/internal/registry"
@@ -68,6 +69,10 @@ type App struct {
 	// Erased is this node's copy of the suppression list of erased
 	// subjects, which collection checks; Watch keeps it current.
 	Erased *erasure.List
+	// Notice is the public privacy notice and the records of processing,
+	// in the Languages of its message files.
+	Notice    *notice.Service
+	Languages *notice.Languages
 }
 
 // New builds the services. On error nothing is left open.
@@ -168,6 +173,9 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	a.Access = accesslog.NewAppender(a.Store, a.Log)
 	a.Sweeper = &retention.Sweeper{Registry: a.Registry, Store: a.Store, Erased: a.Erased, Clock: a.Clock, Log: a.Log, Every: a.Config.RetentionEvery}
 	if err := a.buildRights(); err != nil {
+		return err
+	}
+	if err := a.buildNotice(); err != nil {
 		return err
 	}
 	if err := a.buildReviews(); err != nil {

@@ -32,7 +32,10 @@ type File struct {
 	} `yaml:"requests"`
 	// Identity names the SQL connector whose identity queries resolve
 	// accounts.
-	Identity   string      `yaml:"identity"`
+	Identity string `yaml:"identity"`
+	// Location is the country steward and its database run in (ISO
+	// 3166-1 alpha-2), for the notice and the records of processing.
+	Location   string      `yaml:"location"`
 	Connectors []yaml.Node `yaml:"connectors"`
 }
 
@@ -43,6 +46,9 @@ type Set struct {
 	Identity rights.Identity
 	Webhooks map[string]*Webhook
 	SQL      []*SQL
+	// Declared describes every system in List, in the same order, as the
+	// settings declare it to people.
+	Declared []Declared
 }
 
 // Close releases the SQL connectors' databases.
@@ -55,7 +61,8 @@ func (s *Set) Close() {
 // Load reads path (empty: defaults only), applies it to cfg and builds
 // the connectors after events (steward's own store, always first).
 func Load(path string, cfg *rights.Config, events *Events) (*Set, error) {
-	set := &Set{List: []rights.Connector{events}, Webhooks: map[string]*Webhook{}}
+	set := &Set{List: []rights.Connector{events}, Webhooks: map[string]*Webhook{},
+		Declared: []Declared{{Name: events.Name(), Kind: "events"}}}
 	if path == "" {
 		return set, nil
 	}
@@ -105,6 +112,9 @@ func Load(path string, cfg *rights.Config, events *Events) (*Set, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	if set.Declared[0].Location, err = checkLocation(path, f.Location); err != nil {
+		return nil, err
+	}
 	names := map[string]bool{events.Name(): true}
 	for i := range f.Connectors {
 		n := &f.Connectors[i]
@@ -134,11 +144,18 @@ func Load(path string, cfg *rights.Config, events *Events) (*Set, error) {
 			if err := strict(&c); err != nil {
 				return nil, fmt.Errorf("%s:%d: %v", path, n.Line, err)
 			}
+			d, err := declared(c.Name, "sql", c.Label, c.Location, c.Safeguards, fmt.Sprintf("%s:%d: connector %s", path, n.Line, c.Name))
+			if err != nil {
+				set.Close()
+				return nil, err
+			}
 			conn, err := NewSQL(c)
 			if err != nil {
+				set.Close()
 				return nil, fmt.Errorf("%s:%d: %v", path, n.Line, err)
 			}
 			set.SQL = append(set.SQL, conn)
+			set.Declared = append(set.Declared, d)
 			set.List = append(set.List, conn)
 			if f.Identity == c.Name {
 				set.Identity = conn
@@ -151,11 +168,18 @@ func Load(path string, cfg *rights.Config, events *Events) (*Set, error) {
 			if env := os.Getenv("STEWARD_CONNECTOR_" + envName(c.Name) + "_SECRET"); env != "" {
 				c.Secret = env
 			}
+			d, err := declared(c.Name, "webhook", c.Label, c.Location, c.Safeguards, fmt.Sprintf("%s:%d: connector %s", path, n.Line, c.Name))
+			if err != nil {
+				set.Close()
+				return nil, err
+			}
 			conn, err := NewWebhook(c)
 			if err != nil {
+				set.Close()
 				return nil, fmt.Errorf("%s:%d: %v", path, n.Line, err)
 			}
 			set.Webhooks[c.Name] = conn
+			set.Declared = append(set.Declared, d)
 			set.List = append(set.List, conn)
 		default:
 			return nil, fmt.Errorf("%s:%d: connector %s: kind must be sql or webhook", path, n.Line, head.Name)

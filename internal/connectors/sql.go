@@ -41,11 +41,16 @@ type SQLIdentity struct {
 
 // SQLConfig configures an SQL connector.
 type SQLConfig struct {
-	Name     string       `yaml:"name"`
-	Driver   string       `yaml:"driver"` // postgres or sqlite
-	DSN      string       `yaml:"dsn"`
-	Tables   []SQLTable   `yaml:"tables"`
-	Identity *SQLIdentity `yaml:"identity"`
+	Name string `yaml:"name"`
+	// Label, Location and Safeguards describe the system to people: the
+	// public notice and the records of processing (see Declared).
+	Label      string       `yaml:"label"`
+	Location   string       `yaml:"location"`
+	Safeguards string       `yaml:"safeguards"`
+	Driver     string       `yaml:"driver"` // postgres or sqlite
+	DSN        string       `yaml:"dsn"`
+	Tables     []SQLTable   `yaml:"tables"`
+	Identity   *SQLIdentity `yaml:"identity"`
 }
 
 // SQL is an application database steward erases from directly.

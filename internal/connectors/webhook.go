@@ -21,7 +21,12 @@ import (
 // work itself when steward calls it.
 type WebhookConfig struct {
 	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	// Label, Location and Safeguards describe the system to people: the
+	// public notice and the records of processing (see Declared).
+	Label      string `yaml:"label"`
+	Location   string `yaml:"location"`
+	Safeguards string `yaml:"safeguards"`
+	URL        string `yaml:"url"`
 	// Secret signs every call (and checks completion callbacks).
 	Secret  string        `yaml:"secret"`
 	Timeout time.Duration `yaml:"timeout"`

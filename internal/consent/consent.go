@@ -26,18 +26,50 @@ const (
 	GPC    = "gpc"
 )
 
+// signals are the ways a person says "do not collect", in the order
+// Refusal checks them. Collection and the public notice (which lists what
+// is honoured, and serves /.well-known/gpc.json only when GPC is) both read
+// this one table, so the notice cannot promise a signal collection ignores.
+var signals = []struct {
+	reason  string
+	refuses func(*http.Request) bool
+}{
+	{OptOut, func(r *http.Request) bool {
+		c, err := r.Cookie(CookieName)
+		return err == nil && c.Value == "1"
+	}},
+	{GPC, func(r *http.Request) bool { return r.Header.Get("Sec-GPC") == "1" }},
+	{DNT, func(r *http.Request) bool { return r.Header.Get("DNT") == "1" }},
+}
+
 // Refusal returns why the request must not be stored, or "".
 func Refusal(r *http.Request) string {
-	if c, err := r.Cookie(CookieName); err == nil && c.Value == "1" {
-		return OptOut
-	}
-	if r.Header.Get("Sec-GPC") == "1" {
-		return GPC
-	}
-	if r.Header.Get("DNT") == "1" {
-		return DNT
+	for _, s := range signals {
+		if s.refuses(r) {
+			return s.reason
+		}
 	}
 	return ""
+}
+
+// Honoured lists the signals collection honours (OptOut, GPC, DNT), in
+// the order it checks them.
+func Honoured() []string {
+	out := make([]string, len(signals))
+	for i, s := range signals {
+		out[i] = s.reason
+	}
+	return out
+}
+
+// Honours reports whether collection honours the signal reason.
+func Honours(reason string) bool {
+	for _, s := range signals {
+		if s.reason == reason {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler serves /v1/opt-out.

@@ -126,6 +126,12 @@ func Load(path string, reg *registry.Registry) (*Policy, []Problem) {
 // Parse lints a policy document against the registry; it returns a policy
 // only when there are no problems.
 func Parse(data []byte, source string, reg *registry.Registry) (*Policy, []Problem) {
+	return parse(data, source, reg, false)
+}
+
+// parse is Parse; skipUnknown leaves out the rules of datasets reg does
+// not declare instead of calling them problems (Source.For).
+func parse(data []byte, source string, reg *registry.Registry, skipUnknown bool) (*Policy, []Problem) {
 	var probs []Problem
 	bad := func(n *yaml.Node, f string, a ...any) {
 		line := 0
@@ -157,7 +163,9 @@ func Parse(data []byte, source string, reg *registry.Registry) (*Policy, []Probl
 			dn, rules := v.Content[j], v.Content[j+1]
 			ds := reg.Dataset(dn.Value)
 			if ds == nil {
-				bad(dn, "datasets.%s: no such dataset in the registry", dn.Value)
+				if !skipUnknown {
+					bad(dn, "datasets.%s: no such dataset in the registry", dn.Value)
+				}
 				continue
 			}
 			if rules.Kind != yaml.SequenceNode {
@@ -251,4 +259,11 @@ func yamlLine(err error) int {
 		return line
 	}
 	return 1
+}
+
+// Rules returns the rules granting reads of dataset, in the order the
+// policy declares them (for the public notice and the records of
+// processing, which say who may read what).
+func (p *Policy) Rules(dataset string) []Rule {
+	return slices.Clone(p.rules[dataset])
 }

@@ -53,3 +53,27 @@ func TestPolicyLint(t *testing.T) {
 		}
 	}
 }
+
+// TestForOtherVersions: the policy as it governs a registry other than the
+// one in force leaves out the rules of datasets that registry lacks,
+// instead of refusing everything.
+func TestForOtherVersions(t *testing.T) {
+	full, _ := registry.Default()
+	regs := registry.Static(full)
+	src := NewSource(DefaultYAML, "built-in policy", regs, nil)
+	older, problems := registry.ParseWith([]byte(strings.Split(string(registry.DefaultYAML), "  request_log:")[0]), "v1", registry.Options{AllowExpired: true})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	p := src.For(older)
+	if len(p.Rules("interaction_data")) != 3 || len(p.Rules("request_log")) != 0 {
+		t.Fatalf("rules for the older version: %d and %d", len(p.Rules("interaction_data")), len(p.Rules("request_log")))
+	}
+	if got := src.For(full); got != src.Current() {
+		t.Fatal("For of the registry in force is not the policy in force")
+	}
+	bad := NewSource([]byte("datasets:\n  interaction_data:\n    - {role: king, purposes: [x], max_category: 1}\n"), "bad", regs, nil)
+	if rules := bad.For(older).Rules("interaction_data"); len(rules) != 0 {
+		t.Fatalf("a policy with a real problem grants %d rules", len(rules))
+	}
+}

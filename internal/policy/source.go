@@ -101,6 +101,28 @@ func (s *Source) Current() *Policy {
 	return p
 }
 
+// For is the policy as it governs reg, which need not be the version in
+// force: an older version (the notice's history) or a proposed one (the
+// data collection review). Rules naming a dataset reg does not declare are
+// left out, since they govern nothing there; a text with any other problem
+// grants nothing, as Current would. For the registry in force, Current is
+// what reads obey.
+func (s *Source) For(reg *registry.Registry) *Policy {
+	switch {
+	case s.empty:
+		return Empty(s.name)
+	case s.regs == nil:
+		return s.cur.Load().pol
+	case reg == s.regs.Current():
+		return s.Current()
+	}
+	p, problems := parse(s.data, s.name, reg, true)
+	if len(problems) > 0 {
+		return Empty(s.name + " (does not fit " + reg.Source + ")")
+	}
+	return p
+}
+
 // Check is a registry publish check: a version the policy does not lint
 // against is refused before it is stored.
 func (s *Source) Check(reg *registry.Registry) error {

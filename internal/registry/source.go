@@ -275,3 +275,13 @@ func Digest(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// InForce returns the number of the version in force and its registry
+// together, read at one instant (Version and Current read separately may
+// straddle a refresh).
+func (s *Source) InForce() (int64, *Registry) {
+	if v := s.cur.Load(); v != nil {
+		return v.number, v.reg
+	}
+	return 0, nil
+}

@@ -7,9 +7,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/store"
 )
+
+// Workers are the roles that work requests in the portal; the public
+// notice names them.
+var Workers = []auth.Role{auth.Support, auth.Admin}
 
 // Request returns one request, for a caller that checks its version
 // before acting.

@@ -97,6 +97,18 @@ var authzMatrix = map[string]struct {
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
 	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
 	"GET /v1/retention/sweeps": {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
+	// The privacy notice is for everyone; the records of processing hold
+	// no personal data and are for the roles that answer for it.
+	"GET /privacy":                    {public: true},
+	"GET /privacy/history":            {public: true},
+	"GET /privacy/history/{n}":        {public: true},
+	"GET /privacy.json":               {public: true},
+	"GET /privacy/disclaimers/{file}": {public: true},
+	"GET /.well-known/gpc.json":       {public: true},
+	"GET /v1/records": {probes: []probe{{method: "GET", path: "/v1/records",
+		allowed: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}}}},
+	"GET /admin/records": {page: true, probes: []probe{{method: "GET", path: "/admin/records",
+		allowed: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}}}},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

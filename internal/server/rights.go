@@ -9,6 +9,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/ratelimit"
+	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/static"
@@ -42,7 +43,7 @@ func (s *Server) rightsRoutes() {
 	s.publicPage("POST /privacy/requests/{id}/confirm", site, hf(p.Confirm))
 	s.publicPage("POST /privacy/requests/{id}/answer", site, hf(p.Answer))
 	s.publicPage("GET /privacy/requests/{id}/export", site, hf(p.Export))
-	staff := []auth.Role{auth.Support, auth.Admin}
+	staff := rights.Workers
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
 	s.page("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +135,35 @@ func TestSDKRetriesAcrossOutage(t *testing.T) {
 	}
 	if len(evs) != 3 {
 		t.Fatalf("stored %d events, want exactly 3", len(evs))
+	}
+}
+
+// TestSDKNoticeURL: the SDK names the notice and a dataset's disclaimer,
+// and the disclaimer it names is there.
+func TestSDKNoticeURL(t *testing.T) {
+	ctx := chromium(t)
+	n := startNode(t, testConfig(t, ""))
+	mux := http.NewServeMux()
+	mux.Handle("/", n.srv.Handler())
+	mux.HandleFunc("GET /test-page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(testPage))
+	})
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/test-page")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[steward.noticeURL(), steward.noticeURL("interaction_data"), steward.disclaimerURL("interaction_data", "html")]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{hs.URL + "/privacy", hs.URL + "/privacy#interaction_data", hs.URL + "/privacy/disclaimers/interaction_data.html"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("SDK URLs %v, want %v", got, want)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(steward.disclaimerURL("interaction_data")).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(text, "Example Ltd collects data for improving the product") {
+		t.Fatalf("the disclaimer the SDK names: %v %q", err, text)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/auditapi"
 	"github.com/steward-privacy/steward/internal/auth"
@@ -160,10 +161,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("GET /v1/datasets", auth.Roles, http.HandlerFunc(read.Datasets))
 	s.handle("GET /v1/datasets/{name}/events", auth.Roles, http.HandlerFunc(read.Events))
 	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
-	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
+	s.handle("GET /v1/access-log", accesslog.Readers, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
 	s.reviewRoutes()
 	s.reviewPages()
+	s.noticeRoutes()
 	s.signinRoutes()
 	s.handle("GET /v1/retention/sweeps", []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}, http.HandlerFunc(s.Sweeper.Handler))
 

@@ -61,7 +61,8 @@ func inShell(t *testing.T, what, body string) {
 		t.Errorf("%s: has a script or inline style", what)
 	}
 	for _, m := range regexp.MustCompile(`(?:src|href|action)="([^"]*)"`).FindAllStringSubmatch(body, -1) {
-		if !strings.HasPrefix(m[1], "/") || strings.HasPrefix(m[1], "//") {
+		// A path on this host, or a place on the same page.
+		if (!strings.HasPrefix(m[1], "/") || strings.HasPrefix(m[1], "//")) && !strings.HasPrefix(m[1], "#") {
 			t.Errorf("%s: refers to %q, not a path on this host", what, m[1])
 		}
 	}

@@ -6,7 +6,8 @@
  * only after a 2xx, so a closed tab or a server outage loses nothing; each
  * carries an event_id so the server stores a retried event once. A 4xx is
  * the client's mistake and is never retried. Opt-out, Do Not Track and
- * Global Privacy Control stop sending altogether.
+ * Global Privacy Control stop sending altogether. steward.noticeURL() is
+ * the privacy notice to link from the page.
  */
 (function (global) {
   "use strict";
@@ -127,8 +128,20 @@
         return fetch(cfg.endpoint + "/v1/opt-out", { method: "DELETE", credentials: "same-origin", headers: { "X-CSRF-Token": tok } });
       });
     },
-    isOptedOut: refused
+    isOptedOut: refused,
+    // The privacy notice steward generates, to link from wherever the
+    // page collects data; with a dataset, its section of the notice.
+    noticeURL: function (dataset) {
+      return base() + "/privacy" + (dataset ? "#" + encodeURIComponent(dataset) : "");
+    },
+    // A dataset's short disclaimer, as text ("txt") or an HTML fragment
+    // ("html") to show beside what collects it.
+    disclaimerURL: function (dataset, format) {
+      return base() + "/privacy/disclaimers/" + encodeURIComponent(dataset) + (format === "html" ? ".html" : ".txt");
+    }
   };
+
+  function base() { return cfg.endpoint || global.location.origin; }
   global.steward = steward;
   global.addEventListener("online", function () { backoff = 0; flush(); });
   setTimeout(flush, 0); // events left by an earlier page

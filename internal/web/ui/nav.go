@@ -22,6 +22,7 @@ type Entry struct {
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Reviews", Path: "/admin/reviews", Roles: review.ReaderRoles},
+	{Label: "Records", Path: "/admin/records", Roles: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}},
 	{Label: "Account", Path: "/account"},
 }
 

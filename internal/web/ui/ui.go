@@ -72,8 +72,20 @@ type Page struct {
 	// Wide gives a page of wide tables (the portal) more room than the
 	// reading width the forms and texts keep.
 	Wide bool
+	// Lang is the page's language (its lang attribute); "" is English.
+	Lang string
+	// Footer replaces a public page's footer (a page in another
+	// language); nil is the default line with links to the privacy
+	// notice and the request form.
+	Footer *Footer
 	// Data is the dot of the page's "content" template.
 	Data any
+}
+
+// Footer is what a public page's footer says.
+type Footer struct {
+	Text  string
+	Links []Link
 }
 
 // Link is one rendered navigation entry.
@@ -97,6 +109,13 @@ func newFrame(r *http.Request, p Page) frame {
 	f := frame{Page: p, Brand: p.Site, Public: p.Site != ""}
 	if f.Brand == "" {
 		f.Brand = "steward"
+	}
+	if f.Lang == "" {
+		f.Lang = "en"
+	}
+	if f.Public && f.Footer == nil {
+		f.Footer = &Footer{Text: "Requests about your personal data held by " + f.Brand,
+			Links: []Link{{Label: "Privacy notice", Path: NoticePath}, {Label: "Make a request", Path: RequestPath}}}
 	}
 	// The public pages never show staff navigation, even to a browser
 	// that happens to hold a session.
@@ -140,6 +159,34 @@ func MustParse(fsys fs.FS, pattern string) *Templates {
 	}
 	return ts
 }
+
+// NoticePath and RequestPath are the public privacy notice and request
+// form every public page links to.
+const (
+	NoticePath  = "/privacy"
+	RequestPath = "/privacy/requests/new"
+)
+
+// Bytes renders page name inside the layout into memory, for a page its
+// caller keeps and sends again (the public notice, rendered once per
+// version and language). Write sends it.
+func (ts *Templates) Bytes(r *http.Request, name string, p Page) ([]byte, error) {
+	t := ts.pages[name]
+	if t == nil {
+		return nil, fmt.Errorf("ui: no page %q", name)
+	}
+	b, err := execute(t, r, p)
+	if err != nil {
+		return nil, fmt.Errorf("ui: page %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// Write sends a page Bytes rendered, with the headers Render sets.
+func Write(w http.ResponseWriter, status int, body []byte) { write(w, status, body) }
+
+// InternalError is the 500 page, for a caller of Bytes whose page failed.
+func InternalError(w http.ResponseWriter, r *http.Request, site string) { internalError(w, r, site) }
 
 // Render writes page name inside the layout with status. The page is
 // rendered to memory first, so a template failure becomes the 500 error

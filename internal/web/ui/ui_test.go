@@ -110,11 +110,14 @@ func TestNavigationByRole(t *testing.T) {
 	if got := labels(Navigation(auth.Support, "/admin/requests/r-1")); strings.Join(got, ",") != "Requests,Account" {
 		t.Errorf("support sees %v", got)
 	}
-	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Reviews,Account" {
+	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Reviews,Records,Account" {
 		t.Errorf("auditor sees %v", got)
 	}
 	if nav := Navigation(auth.PrivacyReviewer, "/admin/reviews/3"); len(nav) != 2 || nav[0].Label != "Reviews" || !nav[0].Current {
 		t.Errorf("privacy reviewer on a proposal sees %+v", nav)
+	}
+	if got := labels(Navigation(auth.Analyst, "/account")); strings.Join(got, ",") != "Reviews,Account" {
+		t.Errorf("analyst sees %v", got)
 	}
 	nav := Navigation(auth.Admin, "/admin/requests/r-1")
 	if !nav[0].Current || nav[1].Current {
