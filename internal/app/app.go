@@ -202,8 +202,30 @@ func (a *App) buildReviews() error {
 	env := review.Environment{OptOut: []string{"the opt-out cookie (POST /v1/opt-out, the SDK's optOut())", "Do Not Track (DNT: 1)", "Global Privacy Control (Sec-GPC: 1)"},
 		NoticeURL: PublicURL(cfg) + "/privacy"}
 	a.Reviews = &review.Service{Store: a.Store, Registry: a.Registry, Env: env, Clock: a.Clock, Log: a.Log, PublicURL: PublicURL(cfg),
-		Webhook: cfg.ReviewWebhook, ExpiryNotice: time.Duration(days) * 24 * time.Hour, Wake: a.Notify.Wake}
+		Webhook: cfg.ReviewWebhook, ExpiryNotice: time.Duration(days) * 24 * time.Hour, Wake: a.Notify.Wake,
+		NoticeDiff: a.noticeDiff}
 	return nil
+}
+
+// noticeDiff compares the public notice generated from two registries
+// with the deployment's policy, connectors and consent settings, in plain
+// English words: a non-empty answer means legal/trust must sign. A notice
+// that cannot be built counts as changed, so the review fails safe.
+func (a *App) noticeDiff(before, after *registry.Registry) []string {
+	nb, err := a.Notice.Build(before)
+	if err != nil {
+		return []string{"the notice before the change cannot be built: " + err.Error()}
+	}
+	na, err := a.Notice.Build(after)
+	if err != nil {
+		return []string{"the notice after the change cannot be built: " + err.Error()}
+	}
+	words := a.Languages.Get("en")
+	var out []string
+	for _, c := range notice.Diff(nb, na) {
+		out = append(out, words.Change(c))
+	}
+	return out
 }
 
 // proposeStartFile turns a start-up registry file that differs from the

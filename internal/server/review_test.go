@@ -15,6 +15,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/registry"
+	"github.com/steward-privacy/steward/internal/review"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -258,5 +259,31 @@ func TestExpiredFieldIsRefused(t *testing.T) {
 	}
 	if resp, body := br.post("/wsapi/interaction_data", `{"new_account":true}`, nil); resp.StatusCode != 200 {
 		t.Fatalf("without the expired field: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestNoticeDecidesLegal: the review asks the generated public notice
+// whether a change alters it. Longer retention does; the owner's address,
+// which the notice does not show, does not.
+func TestNoticeDecidesLegal(t *testing.T) {
+	n := startNode(t, testConfig(t, ""))
+	dev := review.Actor{ID: "dev@example.org", Role: auth.Analyst}
+	for _, c := range []struct {
+		from, to, want string
+	}{
+		{"retention: 120d", "retention: 365d", "data_steward,legal_reviewer"},
+		{"owner: kpi-team@example.org", "owner: growth@example.org", "data_steward"},
+	} {
+		p, err := n.srv.Reviews.Propose(t.Context(), dev, review.Input{YAML: bytes.Replace(registry.DefaultYAML, []byte(c.from), []byte(c.to), 1)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := n.srv.Reviews.View(t.Context(), p)
+		if err != nil || strings.Join(p.Required, ",") != c.want {
+			t.Errorf("%s → %s: needs %v (notice: %v) %v, want %s", c.from, c.to, p.Required, v.Notice, err, c.want)
+		}
+		if c.want != "data_steward" && (len(v.Notice) == 0 || !strings.Contains(strings.Join(v.Notice, " "), "365")) {
+			t.Errorf("the notice's words for %s: %v", c.to, v.Notice)
+		}
 	}
 }
