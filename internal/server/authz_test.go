@@ -41,7 +41,7 @@ var authzMatrix = map[string]struct {
 	"OPTIONS /v1/collect/{dataset}": {public: true},
 	// Every dataset's path alias, dispatched from the registry in force.
 	AliasRoute:         {public: true},
-	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.Roles}}},
+	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.PersonRoles()}}},
 	"GET /v1/datasets/{name}/events": {probes: []probe{
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=product_improvement", allowed: []auth.Role{auth.Analyst, auth.DataSteward}},
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=data_subject_request", allowed: []auth.Role{auth.Support}},

@@ -150,12 +150,15 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("POST /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 	s.handle("OPTIONS /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 
-	// Reading collected data is open to every role at the door; the read
-	// policy then decides per dataset, purpose and field, and records the
-	// outcome either way.
-	s.handle("GET /v1/datasets", auth.Roles, http.HandlerFunc(read.Datasets))
-	s.handle("GET /v1/datasets/{name}/events", auth.Roles, http.HandlerFunc(read.Events))
-	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
+	// Reading collected data is open at the door to every role a person
+	// can hold; the read policy then decides per dataset, purpose and
+	// field, and records the outcome either way. The app role is the
+	// product backend's credential for submitting requests and reads
+	// nothing, not even the datasets' descriptions (docs/roles.md).
+	readers := auth.PersonRoles()
+	s.handle("GET /v1/datasets", readers, http.HandlerFunc(read.Datasets))
+	s.handle("GET /v1/datasets/{name}/events", readers, http.HandlerFunc(read.Events))
+	s.handle("POST /v1/datasets/{name}/lookup", readers, http.HandlerFunc(read.Lookup))
 	s.handle("GET /v1/access-log", []auth.Role{auth.Auditor, auth.IncidentManager}, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
 	s.signinRoutes()
