@@ -56,6 +56,7 @@ var authzMatrix = map[string]struct {
 	// Public pages and callbacks: a status token, a signature or the
 	// person's own e-mail guards each; none asks for a sign-in.
 	"GET /static/":                           {public: true},
+	"GET /favicon.ico":                       {public: true},
 	"GET /privacy/requests/new":              {public: true},
 	"POST /privacy/requests":                 {public: true},
 	"GET /privacy/requests/{id}":             {public: true},
@@ -68,6 +69,8 @@ var authzMatrix = map[string]struct {
 	"GET /admin/requests":                    {page: true, probes: []probe{{method: "GET", path: "/admin/requests", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	"GET /admin/requests/{id}":               {page: true, probes: []probe{{method: "GET", path: "/admin/requests/r-aaaaaaaaaaaaaaaa", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	"POST /admin/requests/{id}/{action}":     {page: true, probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/mail":                        {page: true, probes: []probe{{method: "GET", path: "/admin/mail", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/mail/{id}":                   {page: true, probes: []probe{{method: "GET", path: "/admin/mail/1", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	// Signing in is open to all; the account page and sign-out to
 	// anyone signed in.
 	"GET /login":   {public: true},

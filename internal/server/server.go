@@ -65,6 +65,7 @@ type Server struct {
 	signin    *signin.Service
 	subject   *subject.Pages
 	portal    *portal.Portal
+	mailbox   *portal.Mailbox
 	rightsAPI *rightsapi.API
 	batcher   *collect.Batcher
 	metrics   *prometheus.Registry

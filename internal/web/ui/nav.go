@@ -20,6 +20,7 @@ type Entry struct {
 // incidents, notices) adds one line here.
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
+	{Label: "Mailbox", Path: "/admin/mail", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Account", Path: "/account"},
 }
 
