@@ -17,7 +17,7 @@ func TestUserUnlock(t *testing.T) {
 	dir := migratedDir(t)
 	cli := func(stdin string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command(stewardBinary(t), append(args, "--data", dir)...)
+		cmd := exec.Command(stewardBinary(t), append([]string{args[0], args[1], "--data", dir}, args[2:]...)...)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
