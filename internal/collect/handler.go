@@ -156,9 +156,16 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		return
 	}
 	if reason := consent.Refusal(r); reason != "" {
-		c.Metrics.dropped(label, reason, 1)
+		// Counted per event like every other drop, so dropped adds up to
+		// its reasons; a body that does not parse counts as one. It is
+		// parsed only to be counted: nothing of it is kept.
+		n := 1
+		if raw, err := Decode(body, c.Config.Limits); err == nil && len(raw) > 0 {
+			n = len(raw)
+		}
+		c.Metrics.dropped(label, reason, n)
 		w.Header().Set(consent.NotStoredHeader, reason)
-		writeJSON(w, http.StatusOK, Result{Reasons: map[string]int{reason: 1}})
+		writeJSON(w, http.StatusOK, Result{Dropped: n, Reasons: map[string]int{reason: n}})
 		return
 	}
 	raw, err := Decode(body, c.Config.Limits)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/auditapi"
 	"github.com/steward-privacy/steward/internal/auth"
@@ -30,7 +31,10 @@ import (
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/readapi"
+	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/store/backends"
@@ -109,6 +113,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cm := collect.NewMetrics(s.metrics)
+	am := accesslog.NewMetrics(s.metrics)
+	s.Access.SetMetrics(am)
+	s.Checkpoints.Metrics = am
+	s.Notify.Metrics = notify.NewMetrics(s.metrics, s.Store)
+	s.Sweeper.Metrics = retention.NewMetrics(s.metrics)
+	rights.RegisterMetrics(s.metrics, s.Rights)
 	s.batcher = collect.NewBatcher(s.Store, 1000, cfg.WriteQueue, cm.ObserveBatch)
 	guard := csrf.New([]byte(s.Keyer.Hash("csrf", "v1")))
 	guard.Secure = cfg.SecureCookies
