@@ -346,7 +346,14 @@ func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *
 					v = a
 				}
 			case registry.TypeUserAgent:
-				v = r.UserAgent()
+				// What the header says wins; the client's own report
+				// counts only when the header gives nothing recognisable
+				// (none, or a backend forwarding the event).
+				ua := c.UA.Coarse(r.UserAgent())
+				if sent, ok := vals[f.Name].(minimise.UserAgent); ok && ua.Browser == minimise.Other && ua.OS == minimise.Other {
+					ua = sent
+				}
+				v = ua
 			}
 		case registry.SourceServer:
 			v = now
@@ -381,6 +388,9 @@ func (c *Collector) transform(ds *registry.Dataset, f *registry.Field, v any) an
 		}
 		v = minimise.TruncateIP(ip, m.TruncateV4, m.TruncateV6).String()
 	case registry.TypeUserAgent:
+		if _, ok := v.(minimise.UserAgent); ok {
+			return v // already coarse (and boxed once)
+		}
 		s, _ := v.(string)
 		return c.UA.Coarse(s)
 	case registry.TypeTimestamp:
