@@ -76,7 +76,9 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 		pub, keyErr = serverPublicKey(ctx, cfg, st)
 	}
 	start := time.Now()
-	res, err := accesslog.Verify(ctx, st, accesslog.Options{Anchors: anchors, Key: pub, Witnessed: witnessed})
+	bar := newProgress("verifying the access log", -1)
+	res, err := accesslog.Verify(ctx, st, accesslog.Options{Anchors: anchors, Key: pub, Witnessed: witnessed, Progress: bar.Set})
+	bar.Done()
 	if err != nil {
 		if keyErr != nil {
 			return fmt.Errorf("%v (%v); or give the checkpoint public key with --public-key", err, keyErr)
