@@ -41,7 +41,7 @@ usage:
   steward mail show ID|latest [--raw]             print one message of the local mailbox
   steward requests receipt ID                     print and verify an erasure receipt
   steward connectors check [--rights FILE]        test every connector's settings and reach
-  steward version                                 print the version
+  steward version                                 print the module version and VCS revision this binary was built from
 `
 
 // stdin is where `steward user add` reads a piped password.
