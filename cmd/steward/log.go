@@ -76,7 +76,9 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 		pub, keyErr = serverPublicKey(ctx, cfg, st)
 	}
 	start := time.Now()
-	res, err := accesslog.Verify(ctx, st, accesslog.Options{Anchors: anchors, Key: pub, Witnessed: witnessed})
+	bar := newProgress("verifying the access log", -1)
+	res, err := accesslog.Verify(ctx, st, accesslog.Options{Anchors: anchors, Key: pub, Witnessed: witnessed, Progress: bar.Set})
+	bar.Done()
 	if err != nil {
 		if keyErr != nil {
 			return fmt.Errorf("%v (%v); or give the checkpoint public key with --public-key", err, keyErr)
@@ -87,23 +89,48 @@ func cmdLog(ctx context.Context, args []string, stdout io.Writer) error {
 		if br.Forged {
 			return fmt.Errorf("access log checkpoint forged: %s", br.Reason)
 		}
-		return fmt.Errorf("access log broken at entry %d: %s (%d entries before it verified)", br.Seq, br.Reason, res.Checked)
+		return fmt.Errorf("access log broken at entry %d: %s (%s)", br.Seq, br.Reason, verifiedBefore(br.Seq, res.Checked))
 	}
 	took := time.Since(start)
-	fmt.Fprintf(stdout, "ok: %d entries verified in %s, head %d %s\n", res.Checked, took.Round(time.Millisecond), res.HeadSeq, hex.EncodeToString(res.HeadHash))
+	fmt.Fprintf(stdout, "ok: %s verified in %s, head %d %s\n", count(res.Checked, "entry", "entries"), took.Round(time.Millisecond), res.HeadSeq, hex.EncodeToString(res.HeadHash))
 	fmt.Fprintln(stdout, "ok: the subject index names exactly the subjects of every entry")
 	if res.Checkpoints > 0 {
-		fmt.Fprintf(stdout, "ok: %d signed checkpoint(s) match; the latest is %s, entries after it rest on the chain alone\n", res.Checkpoints, accesslog.CheckpointName(res.Latest))
+		fmt.Fprintf(stdout, "ok: %s; the latest is %s, entries after it rest on the chain alone\n",
+			count(int64(res.Checkpoints), "signed checkpoint matches", "signed checkpoints match"), accesslog.CheckpointName(res.Latest))
 	} else {
 		fmt.Fprintln(stdout, "note: no signed checkpoint is stored, so a rewrite that recomputes every later hash would pass (see docs/access-log.md)")
 	}
 	if res.Witnessed > 0 {
-		fmt.Fprintf(stdout, "ok: %d checkpoint(s) from the witness match\n", res.Witnessed)
+		fmt.Fprintf(stdout, "ok: %s\n", count(int64(res.Witnessed), "checkpoint from the witness matches", "checkpoints from the witness match"))
 	}
 	if len(anchors) > 0 {
-		fmt.Fprintf(stdout, "ok: %d anchor(s) match\n", len(anchors))
+		fmt.Fprintf(stdout, "ok: %s\n", count(int64(len(anchors)), "anchor matches", "anchors match"))
 	}
 	return nil
+}
+
+// count writes "1 entry" or "3 entries".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// verifiedBefore says which entries held before a break at seq: checked
+// counts the entries whose chain verified, from the first on.
+func verifiedBefore(seq, checked int64) string {
+	switch {
+	case checked == 0:
+		return "no entry before it verified"
+	case checked == seq-1 && checked == 1:
+		return "the entry before it verified"
+	case checked == seq-1:
+		return fmt.Sprintf("the %d entries before it verified", checked)
+	case checked == 1:
+		return "entry 1 verified"
+	}
+	return fmt.Sprintf("entries 1 to %d verified", checked)
 }
 
 // serverPublicKey derives the checkpoint key from this server's hashing

@@ -65,7 +65,7 @@ func TestAccessLogCLI(t *testing.T) {
 		}
 		return string(out), code
 	}
-	if out, code := verify(); code != 0 || !strings.HasPrefix(out, "ok: 3 entries verified") || !strings.Contains(out, "1 signed checkpoint(s) match") {
+	if out, code := verify(); code != 0 || !strings.HasPrefix(out, "ok: 3 entries verified") || !strings.Contains(out, "1 signed checkpoint matches;") {
 		t.Fatalf("verify: %d %s", code, out)
 	}
 	head, err := exec.Command(bin, "log", "head", "--data", dir).Output()
@@ -76,7 +76,7 @@ func TestAccessLogCLI(t *testing.T) {
 	// The head, copied elsewhere, anchors the chain.
 	f := strings.Fields(string(head))
 	anchor := f[0] + ":" + f[1]
-	if out, code := verify(anchor); code != 0 || !strings.Contains(out, "1 anchor(s) match") {
+	if out, code := verify(anchor); code != 0 || !strings.Contains(out, "ok: 1 anchor matches") {
 		t.Fatalf("verify with the anchor: %d %s", code, out)
 	}
 	for _, bad := range []string{"3", "x:" + f[1], "3:abc", "0:" + f[1]} {
@@ -101,7 +101,8 @@ func TestAccessLogCLI(t *testing.T) {
 	}
 	// The chain alone cannot tell; the checkpoint steward signed at
 	// shutdown names the missing entry as an anchor would.
-	if msg, code := verify(); code != 1 || !strings.Contains(msg, "entry 3") || !strings.Contains(msg, "checkpoint #1") || !strings.Contains(msg, "cut short") {
+	if msg, code := verify(); code != 1 || !strings.Contains(msg, "entry 3") || !strings.Contains(msg, "checkpoint #1") || !strings.Contains(msg, "cut short") ||
+		!strings.Contains(msg, "(the 2 entries before it verified)") {
 		t.Fatalf("verify of the shortened chain without an anchor: %d %s", code, msg)
 	}
 	if msg, code := verify(anchor); code != 1 || !strings.Contains(msg, "entry 3") || !strings.Contains(msg, "cut short") {
@@ -115,7 +116,7 @@ func TestAccessLogCLI(t *testing.T) {
 	}
 	db.Close()
 	msg, code := verify()
-	if code != 1 || !strings.Contains(msg, "access log broken at entry 2") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+	if code != 1 || !strings.Contains(msg, "access log broken at entry 2") || !strings.Contains(msg, "(the entry before it verified)") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 		t.Fatalf("verify after tampering: exit %d, %q", code, msg)
 	}
 }

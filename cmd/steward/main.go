@@ -34,15 +34,18 @@ usage:
   steward user add --email E --role ROLE         add a person's account (password from a prompt or stdin)
   steward user list                               list accounts
   steward user disable EMAIL                      disable an account and end its sessions
+  steward user unlock EMAIL                       end a sign-in lockout after too many failed attempts
   steward log verify                              check the access log: its chain from the first entry, its subject
                                                   index and its signed checkpoints (--checkpoint FILE: a witness's copy)
   steward log checkpoints                         list the signed checkpoints of the access log's head
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
+  steward mail list                               list the e-mail kept in the local mailbox (no SMTP server configured)
+  steward mail show ID|latest [--raw]             print one message of the local mailbox
   steward requests receipt ID                     print and verify an erasure receipt
   steward records export [--format json|csv|md]   the records of processing (GDPR Art. 30), from the registry in force
                          [--lang en|de] [--out FILE]
   steward connectors check [--rights FILE]        test every connector's settings and reach
-  steward version                                 print the version
+  steward version                                 print the module version and VCS revision this binary was built from
 `
 
 // stdin is where `steward user add` reads a piped password.
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPolicy(args[1:], stdout)
 	case "requests":
 		err = cmdRequests(ctx, args[1:], stdout)
+	case "mail":
+		err = cmdMail(ctx, args[1:], stdout)
 	case "connectors":
 		err = cmdConnectors(ctx, args[1:], stdout)
 	case "log":

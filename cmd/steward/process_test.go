@@ -239,6 +239,11 @@ func TestCLIBadInput(t *testing.T) {
 		{"checkpoint webhook not configured", []string{"serve", "--checkpoint-webhook", "auditors", "--data", dir, "--addr", "127.0.0.1:0"}, 1, `no webhook named "auditors"`},
 		{"checkpoint e-mail not an address", []string{"serve", "--checkpoint-email", "Auditor <a@example.org>, b@example.org", "--data", dir, "--addr", "127.0.0.1:0"}, 1, "--checkpoint-email"},
 		{"checkpoint every negative", []string{"serve", "--checkpoint-every", "-1h", "--data", dir, "--addr", "127.0.0.1:0"}, 1, "must not be negative"},
+		{"mail without a command", []string{"mail"}, 2, "usage: steward mail list"},
+		{"mail show without an id", []string{"mail", "show", "--data", dir}, 2, "usage: steward mail show ID|latest"},
+		{"mail show unknown id", []string{"mail", "show", "99", "--data", dir}, 1, "no message 99 in the local mailbox"},
+		{"mail show not an id", []string{"mail", "show", "../secret.key", "--data", dir}, 1, "is not a message id"},
+		{"mail list with arguments", []string{"mail", "list", "--data", dir, "x"}, 2, "usage: steward mail list"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -114,7 +114,11 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	}
-	done, err := st.Migrate(ctx)
+	var done []store.Migration
+	err = newProgress("applying migrations", -1).During(func() (err error) {
+		done, err = st.Migrate(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}

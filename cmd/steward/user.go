@@ -15,10 +15,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
+	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/config"
+	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -27,7 +31,7 @@ import (
 // from a flag, which every local user could read from the process list.
 func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"usage: steward user add|list|disable"}
+		return usageError{"usage: steward user add|list|disable|unlock"}
 	}
 	var email, role string
 	cfg, fs, err := flags("user "+args[0], args[1:], func(fs *flag.FlagSet) {
@@ -64,12 +68,12 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		var id [8]byte
 		_, _ = rand.Read(id[:])
 		u = store.User{ID: hex.EncodeToString(id[:]), Email: strings.ToLower(email), Role: role, PasswordHash: hash, CreatedAt: now}
-	case "list", "disable":
-		if args[0] == "disable" && fs.NArg() != 1 {
-			return usageError{"usage: steward user disable EMAIL"}
+	case "list", "disable", "unlock":
+		if args[0] != "list" && fs.NArg() != 1 {
+			return usageError{"usage: steward user " + args[0] + " EMAIL"}
 		}
 	default:
-		return usageError{fmt.Sprintf("unknown user command %q: use add, list or disable", args[0])}
+		return usageError{fmt.Sprintf("unknown user command %q: use add, list, disable or unlock", args[0])}
 	}
 
 	st, err := openStore(ctx, cfg)
@@ -109,6 +113,42 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 			return err
 		}
 		fmt.Fprintf(stdout, "account %s disabled; its sessions have ended\n", fs.Arg(0))
+	case "unlock":
+		return unlockUser(ctx, cfg, st, fs.Arg(0), now, stdout)
+	}
+	return nil
+}
+
+// unlockUser ends a sign-in lockout: it forgets the failed sign-ins
+// counted against the login (steward's own account or a directory login),
+// so the person may try again at once instead of waiting out the window.
+func unlockUser(ctx context.Context, cfg *config.Config, st store.Store, login string, now time.Time, stdout io.Writer) error {
+	login = strings.TrimSpace(login)
+	if login == "" || !utf8.ValidString(login) {
+		return usageError{"usage: steward user unlock EMAIL (or the directory login)"}
+	}
+	k, err := app.LoadKey(ctx, cfg, st, false, quietLogger())
+	if err != nil {
+		return err
+	}
+	key := signin.AccountKey(k, login)
+	n, err := st.LoginFailures(ctx, key, now.Add(-signin.Window))
+	if err != nil {
+		return err
+	}
+	if err := st.ClearLoginFailures(ctx, key); err != nil {
+		return err
+	}
+	switch {
+	case n >= signin.MaxPerAccount:
+		fmt.Fprintf(stdout, "%s was locked out after %d failed sign-ins; unlocked, it may sign in again now\n", login, n)
+	case n > 0:
+		fmt.Fprintf(stdout, "%s was not locked out (%d failed sign-in(s) of %d allowed in %d minutes); those are forgotten\n", login, n, signin.MaxPerAccount, int(signin.Window.Minutes()))
+	default:
+		fmt.Fprintf(stdout, "%s has no recent failed sign-ins; nothing to unlock\n", login)
+	}
+	if _, err := st.UserByEmail(ctx, login); errors.Is(err, store.ErrNotFound) && cfg.LDAP == nil {
+		fmt.Fprintf(stdout, "note: steward has no account for %s and no directory is configured\n", login)
 	}
 	return nil
 }

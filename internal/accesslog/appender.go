@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 
 	"github.com/steward-privacy/steward/internal/groupcommit"
 	"github.com/steward-privacy/steward/internal/store"
@@ -22,22 +23,31 @@ const maxBatch = 500
 // that transaction, under the store's append lock, so entries from several
 // processes never fork it.
 type Appender struct {
-	group *groupcommit.Group[*Entry]
+	group   *groupcommit.Group[*Entry]
+	metrics atomic.Pointer[Metrics]
 }
 
 // NewAppender starts an appender over st.
 func NewAppender(st store.AccessLog, log *slog.Logger) *Appender {
-	return &Appender{group: groupcommit.New(groupcommit.Config[*Entry]{
+	a := &Appender{}
+	a.group = groupcommit.New(groupcommit.Config[*Entry]{
 		Queue: 4096, MaxBatch: maxBatch,
 		Commit: func(ctx context.Context, entries []*Entry) error {
 			err := st.AppendAccess(ctx, entries, func(e *Entry, prev []byte) { Seal(e, prev) })
 			if err != nil {
 				log.Error("access log: append failed", "entries", len(entries), "err", err)
+				a.metrics.Load().appendFailed(len(entries))
+				return err
 			}
-			return err
+			a.metrics.Load().appended(entries)
+			return nil
 		},
-	})}
+	})
+	return a
 }
+
+// SetMetrics counts appends in m from now on.
+func (a *Appender) SetMetrics(m *Metrics) { a.metrics.Store(m) }
 
 // Append records e durably and fills in its Seq, PrevHash and Hash. Subject
 // keys are de-duplicated and sorted; Subjects defaults to their number.

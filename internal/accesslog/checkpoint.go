@@ -210,6 +210,9 @@ type Checkpointer struct {
 	// Wake tells the outbox worker a message is waiting; may be nil.
 	Wake func()
 	Log  *slog.Logger
+	// Metrics counts the checks of the chain made before signing; nil
+	// counts nothing.
+	Metrics *Metrics
 
 	mu sync.Mutex // one checkpoint at a time from this process
 }
@@ -253,9 +256,19 @@ func (c *Checkpointer) Take(ctx context.Context) (store.AccessCheckpoint, bool, 
 	} else if err != nil {
 		return store.AccessCheckpoint{}, false, err
 	}
-	if latest, err := c.Store.LatestAccessCheckpoint(ctx); err == nil && latest.Seq >= head.Seq {
+	latest, err := c.Store.LatestAccessCheckpoint(ctx)
+	switch {
+	case err == nil && latest.Seq >= head.Seq:
 		return latest, false, nil
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+	case errors.Is(err, store.ErrNotFound):
+		latest = store.AccessCheckpoint{}
+	case err != nil:
+		return store.AccessCheckpoint{}, false, err
+	}
+	// A signature would vouch for every entry up to the head, so the chain
+	// since the last signed one is checked first: a rewrite made behind
+	// steward's back must not get a checkpoint of its own.
+	if err := c.verifySince(ctx, latest, head); err != nil {
 		return store.AccessCheckpoint{}, false, err
 	}
 	cp := SignCheckpoint(c.Key, head.Seq, head.Hash, c.Clock.Now())
@@ -281,4 +294,38 @@ func (c *Checkpointer) Take(ctx context.Context) (store.AccessCheckpoint, bool, 
 			"witness_email", c.Witness.Email != "", "witness_webhook", c.Witness.Webhook)
 	}
 	return cp, true, nil
+}
+
+// verifySince checks every entry after the latest checkpoint (from the
+// first entry when there is none) up to head: each links to the one before
+// it, the first to the hash the checkpoint signed, and each hash matches
+// its content. It is the chain part of Verify, over what is not yet
+// signed; the subject index and older entries are Verify's (`steward log
+// verify`).
+func (c *Checkpointer) verifySince(ctx context.Context, latest store.AccessCheckpoint, head store.AccessEntry) error {
+	v := NewVerifier()
+	if latest.Seq > 0 {
+		v = &Verifier{prev: latest.Hash, nextSeq: latest.Seq + 1}
+	}
+	err := c.Store.ScanAccess(ctx, latest.Seq, head.Seq, v.Check)
+	var br *Break
+	if err == nil && v.nextSeq != head.Seq+1 {
+		br = &Break{Seq: v.nextSeq, Reason: fmt.Sprintf("missing: the log's head is %d (deleted)", head.Seq)}
+	}
+	if err == nil && br == nil && !bytes.Equal(v.prev, head.Hash) {
+		br = &Break{Seq: head.Seq, Reason: "the head changed while it was checked"}
+	}
+	if br != nil || errors.As(err, &br) {
+		c.Metrics.verification("broken", 0)
+		if c.Log != nil {
+			c.Log.Error("access log: the chain is broken, so no checkpoint was signed; run steward log verify", "seq", br.Seq, "reason", br.Reason)
+		}
+		return fmt.Errorf("access log: not signed: entry %d: %s", br.Seq, br.Reason)
+	}
+	if err != nil {
+		c.Metrics.verification("error", 0)
+		return err
+	}
+	c.Metrics.verification("ok", head.Seq)
+	return nil
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// Witnessed are signed checkpoints kept outside the database, under a
 	// name for messages (the file they came from).
 	Witnessed []Witnessed
+	// Progress, when set, is told after each span how many entries are
+	// checked of the head's seq (for a progress bar).
+	Progress func(checked, head int64)
 }
 
 // Witnessed is a signed checkpoint document from the witness.
@@ -281,6 +284,9 @@ func Verify(ctx context.Context, st store.AccessLog, opt Options) (Result, error
 		}
 		if failed == nil && len(p.orphans) > 0 {
 			failed = orphan(p.orphans[0])
+		}
+		if failed == nil && opt.Progress != nil {
+			opt.Progress(v.Checked, head)
 		}
 		if failed != nil {
 			cancel()

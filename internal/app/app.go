@@ -61,7 +61,10 @@ type App struct {
 	Checkpoints *accesslog.Checkpointer
 	// Notify delivers the outbox; call its Wake after committing a change
 	// that enqueued a message.
-	Notify     *notify.Worker
+	Notify *notify.Worker
+	// Mailbox is where e-mail goes when no SMTP server is configured: the
+	// local mailbox in the data directory. Nil when mail goes over SMTP.
+	Mailbox    *notify.Mailbox
 	Rights     *rights.Service
 	Reviews    *review.Service
 	Connectors *connectors.Set
@@ -106,6 +109,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Notify = &notify.Worker{Store: a.Store, Clock: a.Clock, Log: a.Log, Mail: mail, Webhook: webhook}
+	if box, ok := mail.(*notify.Mailbox); ok {
+		a.Mailbox = box
+		if opt.Serve {
+			dir, _ := filepath.Abs(box.Dir)
+			a.Log.Warn("no SMTP server is configured (--smtp-host), so e-mail is not sent: every message is kept in the local mailbox instead; read it with steward mail list and steward mail show, or at /admin/mail",
+				"mailbox", dir)
+		}
+	}
 	if err := a.build(ctx, regYAML, regName, startReg, opt.Serve); err != nil {
 		a.Close()
 		return nil, err
@@ -117,7 +128,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*App, error) {
 		case witness == accesslog.Witness{}:
 			a.Log.Warn("access log: checkpoints are signed and stored but sent to no witness; whoever can write the database can delete them with the log's rewrite (set --checkpoint-email or --checkpoint-webhook)")
 		case witness.Email != "" && cfg.SMTP.Host == "":
-			a.Log.Warn("access log: --checkpoint-email is set but no SMTP server is; the checkpoint e-mails wait in the outbox until one is (--smtp-host)")
+			a.Log.Warn("access log: --checkpoint-email is set but no SMTP server is, so the checkpoint e-mails stay in the local mailbox on this machine, which is no witness (set --smtp-host)")
 		}
 	}
 	return a, nil

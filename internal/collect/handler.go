@@ -167,9 +167,16 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		return
 	}
 	if reason := consent.Refusal(r); reason != "" {
-		c.Metrics.dropped(label, reason, 1)
+		// Counted per event like every other drop, so dropped adds up to
+		// its reasons; a body that does not parse counts as one. It is
+		// parsed only to be counted: nothing of it is kept.
+		n := 1
+		if raw, err := Decode(body, c.Config.Limits); err == nil && len(raw) > 0 {
+			n = len(raw)
+		}
+		c.Metrics.dropped(label, reason, n)
 		w.Header().Set(consent.NotStoredHeader, reason)
-		writeJSON(w, http.StatusOK, Result{Reasons: map[string]int{reason: 1}})
+		writeJSON(w, http.StatusOK, Result{Dropped: n, Reasons: map[string]int{reason: n}})
 		return
 	}
 	raw, err := Decode(body, c.Config.Limits)
@@ -381,7 +388,14 @@ func (c *Collector) minimiseEvent(ds *registry.Dataset, vals map[string]any, r *
 					v = a
 				}
 			case registry.TypeUserAgent:
-				v = r.UserAgent()
+				// What the header says wins; the client's own report
+				// counts only when the header gives nothing recognisable
+				// (none, or a backend forwarding the event).
+				ua := c.UA.Coarse(r.UserAgent())
+				if sent, ok := vals[f.Name].(minimise.UserAgent); ok && ua.Browser == minimise.Other && ua.OS == minimise.Other {
+					ua = sent
+				}
+				v = ua
 			}
 		case registry.SourceServer:
 			v = now
@@ -416,6 +430,9 @@ func (c *Collector) transform(ds *registry.Dataset, f *registry.Field, v any) an
 		}
 		v = minimise.TruncateIP(ip, m.TruncateV4, m.TruncateV6).String()
 	case registry.TypeUserAgent:
+		if _, ok := v.(minimise.UserAgent); ok {
+			return v // already coarse (and boxed once)
+		}
 		s, _ := v.(string)
 		return c.UA.Coarse(s)
 	case registry.TypeTimestamp:

@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/registry"
 )
 
@@ -74,7 +77,20 @@ func Validate(ds *registry.Dataset, ev RawEvent, index int) (map[string]any, []F
 			matched++
 		}
 		if f.Source == registry.SourceRequest || f.Source == registry.SourceServer {
-			if present {
+			switch {
+			case !present:
+			case f.Type == registry.TypeUserAgent && f.Source == registry.SourceRequest:
+				// The one request field a client may report too, as seed
+				// 001's client does; the header's value wins when it has
+				// one (Collector.minimiseEvent).
+				if val != nil {
+					v.push(f.Name)
+					if ua, ok := v.clientUA(val); ok {
+						out[f.Name] = ua
+					}
+					v.pop()
+				}
+			default:
 				v.push(f.Name)
 				v.add(ProblemServer)
 				v.pop()
@@ -367,6 +383,70 @@ func (v *validator) check(f *registry.Field, val any) (any, bool) {
 		return out, len(v.errs) == before
 	}
 	return v.fail(fmt.Sprintf("has type %q, which steward does not support", f.Type))
+}
+
+// Problems of a user agent a client reports itself.
+const (
+	problemClientUA     = "must be an object {os, browser, version}, e.g. {\"os\": \"iOS\", \"browser\": \"Safari\", \"version\": \"5.1\"}; or leave it out and let the User-Agent header say"
+	problemClientUAPart = "must be a family name only, like iOS or Mobile Safari: letters, spaces, . - and _, at most 64 bytes, no version or device"
+	problemClientUAVer  = "must be a version string or number of at most 16 characters, like \"5.1\""
+)
+
+// clientUA checks a user agent sent by the client: exactly the members os,
+// browser and version, short text (the version may be a number), kept in
+// coarse form only.
+func (v *validator) clientUA(val any) (minimise.UserAgent, bool) {
+	m, ok := val.(map[string]any)
+	if !ok {
+		v.add(problemClientUA)
+		return minimise.UserAgent{}, false
+	}
+	before := len(v.errs)
+	part := func(name string) string {
+		s, ok := m[name].(string)
+		if !ok || strings.TrimSpace(s) == "" || len(s) > 64 || !familyName(s) {
+			v.push(name)
+			v.add(problemClientUAPart)
+			v.pop()
+		}
+		return s
+	}
+	os, browser := part("os"), part("browser")
+	version, isText := "", false
+	switch x := m["version"].(type) {
+	case string:
+		version, isText = x, true
+	case json.Number:
+		version, isText = string(x), true
+	}
+	if !isText || len(version) > 16 || !utf8.ValidString(version) {
+		v.push("version")
+		v.add(problemClientUAVer)
+		v.pop()
+	}
+	for _, k := range sortedKeys(m) {
+		if k != "os" && k != "browser" && k != "version" {
+			v.push(k)
+			v.add(ProblemUnknown)
+			v.pop()
+		}
+	}
+	if len(v.errs) > before {
+		return minimise.UserAgent{}, false
+	}
+	return minimise.CoarseParts(browser, version, os)
+}
+
+// familyName: a coarse family is words, never a version or a device
+// model, which would make the value finer than the coarse form steward
+// keeps of a header.
+func familyName(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && r != ' ' && r != '.' && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 func (v *validator) fail(problem string) (any, bool) {

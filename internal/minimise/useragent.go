@@ -104,6 +104,21 @@ func (p *UAParser) parse(raw string) UserAgent {
 	return v
 }
 
+// CoarseParts is the coarse form of a user agent a client reports itself
+// as its parts (seed 001's {os, browser, version}): the families bounded
+// as parsed ones are, the version cut to its major number ("5" of "5.1").
+// Neither family may be empty.
+func CoarseParts(browser, version, os string) (UserAgent, bool) {
+	v := UserAgent{Browser: family(browser), Version: major(strings.TrimSpace(version)), OS: family(os)}
+	if strings.TrimSpace(browser) == "" || strings.TrimSpace(os) == "" {
+		return UserAgent{}, false
+	}
+	if v.Browser == Other {
+		v.Version = ""
+	}
+	return v, true
+}
+
 // family bounds a family name. Some expressions copy a token from the agent
 // itself into the family, so it is treated as untrusted text: valid UTF-8,
 // no control characters, at most maxFamilyLen bytes.

@@ -1,13 +1,20 @@
 package notify
 
 import (
+	"path/filepath"
+
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/config"
 )
 
+// MailboxDir is the local mailbox's folder in a data directory.
+func MailboxDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
+
 // SendersFromConfig builds the senders steward's settings describe, ready
-// for Worker.Mail and Worker.Webhook. Each is nil (a true nil interface)
-// when its kind is not configured: no smtp host, no webhooks.
+// for Worker.Mail and Worker.Webhook. E-mail goes over SMTP when an smtp
+// host is set, and otherwise to the local mailbox in the data directory
+// (a *Mailbox), so it is never left waiting for a server nobody set up.
+// webhook is a true nil interface when no webhook is configured.
 func SendersFromConfig(c *config.Config, clk clock.Clock) (mail, webhook Sender, err error) {
 	if c.SMTP.Host != "" {
 		m, err := NewMailer(MailerConfig{
@@ -16,6 +23,12 @@ func SendersFromConfig(c *config.Config, clk clock.Clock) (mail, webhook Sender,
 			StartTLS: StartTLS(c.SMTP.StartTLS), AllowInsecure: c.SMTP.AllowInsecure,
 			Timeout: c.SMTP.Timeout,
 		}, clk)
+		if err != nil {
+			return nil, nil, err
+		}
+		mail = m
+	} else {
+		m, err := NewMailbox(MailboxDir(c.DataDir), c.SMTP.From, clk)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -61,10 +61,12 @@ webhooks:
 		t.Fatal("webhook not called")
 	}
 
-	// Nothing configured: true nil senders, so the worker reports "not
+	// No SMTP server: mail goes to the local mailbox in the data folder;
+	// no webhooks: a true nil sender, so the worker reports "not
 	// configured" instead of calling a nil pointer.
-	mail, webhook, err := notify.SendersFromConfig(loadConfig(t, "addr: 127.0.0.1:1\n", nil), e.clock)
-	if err != nil || mail != nil || webhook != nil {
+	dir := t.TempDir()
+	mail, webhook, err := notify.SendersFromConfig(loadConfig(t, "addr: 127.0.0.1:1\ndata: "+dir+"\n", nil), e.clock)
+	if box, ok := mail.(*notify.Mailbox); err != nil || !ok || box.Dir != filepath.Join(dir, "mail") || webhook != nil {
 		t.Fatalf("%v %v %v", mail, webhook, err)
 	}
 	// A bad setting is an error naming no secret.

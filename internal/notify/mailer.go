@@ -71,9 +71,32 @@ type MailerConfig struct {
 
 // Mailer sends e-mail outbox messages over SMTP, one connection each.
 type Mailer struct {
-	cfg   MailerConfig
+	composer
+	cfg MailerConfig
+}
+
+// composer writes outbox messages as RFC 5322 mail from one sender; the
+// mailer submits what it writes, the local mailbox keeps it.
+type composer struct {
 	from  *mail.Address
 	clock clock.Clock
+}
+
+func newComposer(from string, clk clock.Clock) (composer, error) {
+	if from == "" {
+		return composer{}, errors.New("smtp: from address is required")
+	}
+	if strings.ContainsAny(from, "\r\n") {
+		return composer{}, errors.New("smtp: from address contains a line break")
+	}
+	addr, err := mail.ParseAddress(from)
+	if err != nil {
+		return composer{}, fmt.Errorf("smtp: from address %q is not valid: %v", from, err)
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return composer{from: addr, clock: clk}, nil
 }
 
 // NewMailer checks cfg and returns a Mailer. clk stamps the Date header.
@@ -109,15 +132,9 @@ func NewMailer(cfg MailerConfig, clk clock.Clock) (*Mailer, error) {
 	default:
 		return nil, fmt.Errorf("smtp: starttls must be required, opportunistic or off, not %q", cfg.StartTLS)
 	}
-	if cfg.From == "" {
-		return nil, errors.New("smtp: from address is required")
-	}
-	if strings.ContainsAny(cfg.From, "\r\n") {
-		return nil, errors.New("smtp: from address contains a line break")
-	}
-	from, err := mail.ParseAddress(cfg.From)
+	c, err := newComposer(cfg.From, clk)
 	if err != nil {
-		return nil, fmt.Errorf("smtp: from address %q is not valid: %v", cfg.From, err)
+		return nil, err
 	}
 	if cfg.HeloName == "" {
 		cfg.HeloName, _ = os.Hostname()
@@ -125,10 +142,7 @@ func NewMailer(cfg MailerConfig, clk clock.Clock) (*Mailer, error) {
 			cfg.HeloName = "localhost"
 		}
 	}
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	return &Mailer{cfg: cfg, from: from, clock: clk}, nil
+	return &Mailer{composer: c, cfg: cfg}, nil
 }
 
 // loopbackHost: "localhost" or a loopback IP. Other names are not resolved
@@ -323,7 +337,7 @@ const maxLine = 998
 // parsed recipient and the bytes for DATA. A recipient or subject that
 // could smuggle a header (a line break, a control character) or is not a
 // valid address is a permanent error; the error text never repeats it.
-func (m *Mailer) Compose(msg store.OutboxMessage) (*mail.Address, []byte, error) {
+func (m *composer) Compose(msg store.OutboxMessage) (*mail.Address, []byte, error) {
 	if msg.Kind != store.OutboxEmail {
 		return nil, nil, Permanent(fmt.Errorf("smtp: message kind %q is not e-mail", msg.Kind))
 	}
@@ -387,7 +401,7 @@ func (m *Mailer) Compose(msg store.OutboxMessage) (*mail.Address, []byte, error)
 // after a crash) carries the same ID and receivers can drop duplicates.
 // The creation time keeps IDs of a rebuilt database from colliding with
 // earlier ones.
-func (m *Mailer) MessageID(msg store.OutboxMessage) string {
+func (m *composer) MessageID(msg store.OutboxMessage) string {
 	domain := m.from.Address[strings.LastIndexByte(m.from.Address, '@')+1:]
 	if domain == "" || !ascii(domain) || strings.ContainsAny(domain, "<>[] ") {
 		domain = "steward.invalid"

@@ -40,6 +40,8 @@ type Worker struct {
 	// (see secrets.go), and seals mail queued before secrets were sealed.
 	// Without it, a message with sealed secrets is given up.
 	Sealer *Sealer
+	// Metrics counts attempts by outcome; nil counts nothing.
+	Metrics *Metrics
 
 	// Lease is how long a claimed message is reserved for this worker. It
 	// must exceed the longest send (the senders' timeouts), or another
@@ -164,6 +166,7 @@ func (w *Worker) process(ctx context.Context, m store.OutboxMessage) {
 	}
 	now := w.Clock.Now()
 	if err == nil {
+		w.Metrics.attempt(m.Kind, "sent")
 		if err := w.Store.MarkOutboxSent(ctx, m.ID, now); err != nil {
 			log.Error("notify: message sent but not recorded as sent; it will be sent again after its lease", "err", err)
 			return
@@ -175,6 +178,7 @@ func (w *Worker) process(ctx context.Context, m store.OutboxMessage) {
 		w.giveUp(ctx, log, m, err)
 		return
 	}
+	w.Metrics.attempt(m.Kind, "failed")
 	next := now.Add(w.backoff(m.Attempts))
 	if serr := w.Store.MarkOutboxRetry(ctx, m.ID, errText(err), now, next); serr != nil {
 		log.Error("notify: send failed and the failure was not recorded; retrying after the lease", "err", LogText(err), "store_err", serr)
@@ -207,6 +211,7 @@ func (w *Worker) sealLegacy(ctx context.Context, log *slog.Logger, m store.Outbo
 }
 
 func (w *Worker) giveUp(ctx context.Context, log *slog.Logger, m store.OutboxMessage, err error) {
+	w.Metrics.attempt(m.Kind, "given_up")
 	if serr := w.Store.MarkOutboxRetry(ctx, m.ID, errText(err), w.Clock.Now(), time.Time{}); serr != nil {
 		log.Error("notify: giving up on a message, but could not record it", "err", LogText(err), "store_err", serr)
 		return

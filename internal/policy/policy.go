@@ -7,6 +7,7 @@ package policy
 import (
 	_ "embed"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -50,6 +51,15 @@ func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.Source, p.L
 
 //go:embed default.yaml
 var DefaultYAML []byte
+
+// OwnPurposes are the purposes steward's own duties read data for, whatever
+// the datasets declare; a rule may grant them besides the purposes the
+// registry's datasets declare. Any other purpose is a typo or a purpose
+// nobody reviewed, and lint refuses it.
+var OwnPurposes = map[string]string{
+	"data_subject_request": "answering a person's request about their own data (a copy, an erasure)",
+	"data_quality":         "the data steward checking that collected data matches its declaration",
+}
 
 // Decision is the outcome of a read check.
 type Decision struct {
@@ -148,6 +158,7 @@ func parse(data []byte, source string, reg *registry.Registry, skipUnknown bool)
 		return nil, []Problem{{Source: source, Line: 1, Message: "a policy is a mapping with one key, datasets"}}
 	}
 	p := &Policy{Source: source, rules: map[string][]Rule{}}
+	purposes := knownPurposes(reg)
 	top := doc.Content[0]
 	for i := 0; i < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
@@ -159,8 +170,14 @@ func parse(data []byte, source string, reg *registry.Registry, skipUnknown bool)
 			bad(v, "datasets: must map dataset names to lists of rules")
 			continue
 		}
+		seen := map[string]int{}
 		for j := 0; j < len(v.Content); j += 2 {
 			dn, rules := v.Content[j], v.Content[j+1]
+			if first, dup := seen[dn.Value]; dup {
+				bad(dn, "datasets.%s: listed twice (first at line %d); put all its rules in one list", dn.Value, first)
+				continue
+			}
+			seen[dn.Value] = dn.Line
 			ds := reg.Dataset(dn.Value)
 			if ds == nil {
 				if !skipUnknown {
@@ -173,19 +190,46 @@ func parse(data []byte, source string, reg *registry.Registry, skipUnknown bool)
 				continue
 			}
 			for _, rn := range rules.Content {
-				if r, ok := parseRule(rn, ds, bad); ok {
+				if r, ok := parseRule(rn, ds, reg, purposes, bad); ok {
 					p.rules[ds.Name] = append(p.rules[ds.Name], r)
 				}
 			}
 		}
 	}
 	if len(probs) > 0 {
+		slices.SortStableFunc(probs, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, probs
 	}
 	return p, nil
 }
 
-func parseRule(n *yaml.Node, ds *registry.Dataset, bad func(*yaml.Node, string, ...any)) (Rule, bool) {
+// knownPurposes are those a rule may name: every purpose a dataset of the
+// registry declares, and steward's own.
+func knownPurposes(reg *registry.Registry) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range reg.Datasets {
+		out[d.Purpose] = true
+	}
+	for p := range OwnPurposes {
+		out[p] = true
+	}
+	return out
+}
+
+func purposeProblem(purpose string, reg *registry.Registry) string {
+	var declared []string
+	for _, d := range reg.Datasets {
+		if !slices.Contains(declared, d.Purpose) {
+			declared = append(declared, d.Purpose)
+		}
+	}
+	slices.Sort(declared)
+	own := slices.Sorted(maps.Keys(OwnPurposes))
+	return fmt.Sprintf("purpose %q is declared by no dataset in the registry (declared: %s) and is not one of steward's own (%s)",
+		purpose, strings.Join(declared, ", "), strings.Join(own, ", "))
+}
+
+func parseRule(n *yaml.Node, ds *registry.Dataset, reg *registry.Registry, purposes map[string]bool, bad func(*yaml.Node, string, ...any)) (Rule, bool) {
 	at := "datasets." + ds.Name
 	r := Rule{Line: n.Line}
 	if n.Kind != yaml.MappingNode {
@@ -216,6 +260,11 @@ func parseRule(n *yaml.Node, ds *registry.Dataset, bad func(*yaml.Node, string, 
 					ok = false
 					continue
 				}
+				if !purposes[pn.Value] {
+					bad(pn, "%s: %s", at, purposeProblem(pn.Value, reg))
+					ok = false
+					continue
+				}
 				r.Purposes = append(r.Purposes, pn.Value)
 			}
 		case "max_category":
@@ -239,6 +288,10 @@ func parseRule(n *yaml.Node, ds *registry.Dataset, bad func(*yaml.Node, string, 
 			bad(k, "%s: unknown key %q (allowed: role, purposes, max_category, lookup, raw_identifiers)", at, k.Value)
 			ok = false
 		}
+	}
+	if r.Role == auth.App {
+		bad(n, "%s: role app is the product backend's credential for submitting requests and reads no collected data", at)
+		ok = false
 	}
 	if r.RawIdentifiers && r.Role == auth.Analyst {
 		bad(n, "%s: analysts see only keyed subject keys; raw_identifiers is not allowed for role analyst", at)

@@ -80,7 +80,7 @@ func (a *API) Datasets(w http.ResponseWriter, r *http.Request) {
 	for _, d := range reg.Datasets {
 		info := datasetInfo{
 			Name: d.Name, Description: d.Description, Purpose: d.Purpose, LawfulBasis: d.LawfulBasis,
-			Retention: d.Retention.String(), Owner: d.Owner, Expires: "never", SampleRate: d.SampleRate,
+			Retention: registry.FormatDuration(d.Retention), Owner: d.Owner, Expires: "never", SampleRate: d.SampleRate,
 			Fingerprint: d.Fingerprint(), YourPurposes: pol.Purposes(d.Name, p.Role),
 		}
 		if info.YourPurposes == nil {

@@ -100,7 +100,11 @@ func ParseWith(data []byte, source string, opt Options) (*Registry, []Problem) {
 			p.bad(n, "datasets: must map dataset names to their declarations")
 		} else {
 			aliases := map[string]bool{}
+			seen := map[string]int{}
 			for i := 0; i < len(n.Content); i += 2 {
+				if p.twice(seen, n.Content[i], "datasets") {
+					continue
+				}
 				if d := p.dataset(n.Content[i], n.Content[i+1]); d != nil {
 					if d.PathAlias != "" {
 						if aliases[d.PathAlias] {
@@ -114,11 +118,26 @@ func ParseWith(data []byte, source string, opt Options) (*Registry, []Problem) {
 		}
 	}
 	if len(p.probs) > 0 {
+		// In file order, as an editor walks them; problems on one line
+		// keep the order they were found in.
+		slices.SortStableFunc(p.probs, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, p.probs
 	}
 	r.index()
 	r.digest = Digest(data)
 	return r, nil
+}
+
+// twice reports a name declared a second time in one mapping (YAML itself
+// lets the later one silently replace the first), and remembers the line of
+// each first declaration in seen.
+func (p *parser) twice(seen map[string]int, k *yaml.Node, at string) bool {
+	if first, dup := seen[k.Value]; dup {
+		p.bad(k, "%s.%s: declared twice (first at line %d); give each a name of its own", at, k.Value, first)
+		return true
+	}
+	seen[k.Value] = k.Line
+	return false
 }
 
 // mapping returns n's keys, reporting unknown and missing ones.
@@ -246,7 +265,11 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 			p.bad(v, "%s.fields: must declare at least one field", at)
 		} else {
 			d.byName = map[string]*Field{}
+			seen := map[string]int{}
 			for i := 0; i < len(v.Content); i += 2 {
+				if p.twice(seen, v.Content[i], at+".fields") {
+					continue
+				}
 				f := p.field(v.Content[i], v.Content[i+1], at+".fields", true, 0)
 				if f != nil {
 					d.Fields = append(d.Fields, f)
@@ -410,7 +433,11 @@ func (p *parser) spec(name string, n *yaml.Node, at string, top bool, depth int)
 		if fs.Kind != yaml.MappingNode {
 			p.bad(fs, "%s.fields: must be a mapping", at)
 		} else {
+			seen := map[string]int{}
 			for i := 0; i < len(fs.Content); i += 2 {
+				if p.twice(seen, fs.Content[i], at+".fields") {
+					continue
+				}
 				if c := p.field(fs.Content[i], fs.Content[i+1], at+".fields", false, depth+1); c != nil {
 					f.Fields = append(f.Fields, c)
 				}

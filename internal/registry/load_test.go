@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,10 @@ func TestLintProblems(t *testing.T) {
 		{"precise ip", "      a: {type: ip, category: 1, minimise: {truncate: /32}}\n", 11, "at most /24"},
 		{"reserved name", "      event_id: {type: uuid, category: 1}\n", 11, "reserved"},
 		{"enum without values", "      a: {type: enum, category: 1}\n", 11, "non-empty values"},
+		{"field twice", "      a: {type: string, category: 1}\n      b: {type: string, category: 1}\n      a: {type: integer, category: 1}\n", 13,
+			"datasets.d.fields.a: declared twice (first at line 11)"},
+		{"nested field twice", "      o:\n        type: object\n        category: 1\n        fields:\n          x: {type: string}\n          x: {type: integer}\n", 16,
+			"datasets.d.fields.o.fields.x: declared twice (first at line 15)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,5 +127,39 @@ func TestSuppressErased(t *testing.T) {
 		case c.want != "" && (len(probs) != 1 || probs[0].Line != c.line || !strings.Contains(probs[0].Message, c.want)):
 			t.Errorf("%q: got %v, want line %d with %q", c.yaml, probs, c.line, c.want)
 		}
+	}
+}
+
+// A dataset declared twice is refused, not silently replaced by the second.
+func TestDatasetDeclaredTwice(t *testing.T) {
+	ds := "  d:\n    description: d\n    purpose: p\n    lawful_basis: consent\n    retention: 10d\n    owner: o@example.org\n    expires: never\n    fields:\n      a: {type: string, category: 1}\n"
+	_, probs := Parse([]byte("controller: {name: X, contact: x@example.org}\ndatasets:\n"+ds+ds), "r.yaml")
+	if len(probs) != 1 || probs[0].Line != 12 || !strings.Contains(probs[0].Message, "datasets.d: declared twice (first at line 3)") {
+		t.Fatalf("got %v", probs)
+	}
+}
+
+// Problems come in file order, whatever order the checks found them in.
+func TestLintProblemsSortedByLine(t *testing.T) {
+	doc := `controller: {name: X, contact: x@example.org}
+datasets:
+  d:
+    description: d
+    purpose: p
+    lawful_basis: nope
+    owner: o@example.org
+    expires: never
+    fields:
+      a: {type: strin, category: 1}
+    subject: {field: zz, kind: pseudonymous}
+    access: {server_to_server: true}
+`
+	_, probs := Parse([]byte(doc), "r.yaml")
+	var lines []int
+	for _, p := range probs {
+		lines = append(lines, p.Line)
+	}
+	if want := []int{4, 6, 10, 11, 12}; fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Fatalf("lines %v, want %v:\n%v", lines, want, probs)
 	}
 }

@@ -35,6 +35,8 @@ type Sweeper struct {
 	Log    *slog.Logger
 	// Every is how often to sweep.
 	Every time.Duration
+	// Metrics counts sweeps; nil counts nothing.
+	Metrics *Metrics
 }
 
 // Run sweeps at start and then every s.Every until ctx ends.
@@ -66,6 +68,7 @@ func (s *Sweeper) SweepOnce(ctx context.Context) []store.Sweep {
 		} else if n > 0 {
 			s.Log.Info("retention: deleted expired events", "dataset", d.Name, "deleted", n, "cutoff", sw.Cutoff)
 		}
+		s.Metrics.swept(sw)
 		id, err := s.Store.RecordSweep(ctx, sw)
 		if err != nil {
 			s.Log.Error("retention: could not record sweep", "dataset", d.Name, "err", err)

@@ -25,6 +25,7 @@ var (
 	ErrSignedSignature = errors.New("signed_request signature does not match")
 	ErrSignedStale     = errors.New("signed_request is too old or from the future")
 	ErrSignedNoUser    = errors.New("signed_request names no user_id")
+	ErrSignedUserID    = errors.New("signed_request user_id is not a Facebook user id: it must be digits only, at most 64 of them")
 )
 
 // ParseSignedRequest verifies a signed_request: the signature is the
@@ -76,8 +77,11 @@ func ParseSignedRequest(signed, appSecret string, now time.Time, maxAge time.Dur
 			user = n.String()
 		}
 	}
-	if user == "" || len(user) > 64 || strings.ContainsFunc(user, func(r rune) bool { return r < '0' || r > '9' }) {
+	if user == "" {
 		return SignedRequest{}, ErrSignedNoUser
+	}
+	if len(user) > 64 || strings.ContainsFunc(user, func(r rune) bool { return r < '0' || r > '9' }) {
+		return SignedRequest{}, ErrSignedUserID
 	}
 	return SignedRequest{UserID: user, IssuedAt: at.UTC()}, nil
 }

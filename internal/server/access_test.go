@@ -35,7 +35,7 @@ datasets:
 
 const accountsPolicy = `datasets:
   support_events:
-    - {role: analyst, purposes: [product_improvement], max_category: 2}
+    - {role: analyst, purposes: [customer_support], max_category: 2}
     - {role: data_steward, purposes: [data_quality], max_category: 4}
     - {role: support, purposes: [data_subject_request], max_category: 3, lookup: true, raw_identifiers: true}
 `
@@ -93,7 +93,7 @@ func TestReadPolicyWithholdsAndRecords(t *testing.T) {
 
 			// The analyst's rule stops at category 2, and analysts never
 			// see a raw identifier: message and account_id are withheld.
-			status, page, _ := do(t, "GET", base+"&purpose=product_improvement", analyst, "", nil)
+			status, page, _ := do(t, "GET", base+"&purpose=customer_support", analyst, "", nil)
 			if status != 200 {
 				t.Fatalf("analyst: %d %v", status, page)
 			}
@@ -125,7 +125,7 @@ func TestReadPolicyWithholdsAndRecords(t *testing.T) {
 				t.Errorf("marketing read: %d %v", status, prob)
 			}
 			// Two different purposes are a mistake.
-			if status, _, _ := do(t, "GET", base+"&purpose=product_improvement", analyst, "", map[string]string{"X-Steward-Purpose": "data_quality"}); status != 400 {
+			if status, _, _ := do(t, "GET", base+"&purpose=customer_support", analyst, "", map[string]string{"X-Steward-Purpose": "data_quality"}); status != 400 {
 				t.Errorf("two purposes: %d", status)
 			}
 
@@ -142,7 +142,7 @@ func TestReadPolicyWithholdsAndRecords(t *testing.T) {
 			}
 			subjectKey := first["subject_key"].(string)
 			// The analyst's rule has no lookup right.
-			if status, prob, _ := do(t, "POST", lookup, analyst, strings.Replace(body, "data_subject_request", "product_improvement", 1), nil); status != 403 || !strings.Contains(prob["detail"].(string), "look up") {
+			if status, prob, _ := do(t, "POST", lookup, analyst, strings.Replace(body, "data_subject_request", "customer_support", 1), nil); status != 403 || !strings.Contains(prob["detail"].(string), "look up") {
 				t.Errorf("analyst lookup: %d %v", status, prob)
 			}
 			for _, bad := range []string{`{"subject":"acct-1"`, `{"subject":null,"from":"2026-11-22T00:00:00Z","to":"2026-11-23T00:00:00Z"}`, `{"subject":"acct-1","colour":"red"}`, `{"subject":{"a":1},"from":"2026-11-22T00:00:00Z","to":"2026-11-23T00:00:00Z"}`} {

@@ -42,7 +42,7 @@ var authzMatrix = map[string]struct {
 	"OPTIONS /v1/collect/{dataset}": {public: true},
 	// Every dataset's path alias, dispatched from the registry in force.
 	AliasRoute:         {public: true},
-	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.Roles}}},
+	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.PersonRoles()}}},
 	"GET /v1/datasets/{name}/events": {probes: []probe{
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=product_improvement", allowed: []auth.Role{auth.Analyst, auth.DataSteward}},
 		{method: "GET", path: "/v1/datasets/interaction_data/events?" + dayRange + "&purpose=data_subject_request", allowed: []auth.Role{auth.Support}},
@@ -57,6 +57,7 @@ var authzMatrix = map[string]struct {
 	// Public pages and callbacks: a status token, a signature or the
 	// person's own e-mail guards each; none asks for a sign-in.
 	"GET /static/":                           {public: true},
+	"GET /favicon.ico":                       {public: true},
 	"GET /privacy/requests/new":              {public: true},
 	"POST /privacy/requests":                 {public: true},
 	"GET /privacy/requests/{id}":             {public: true},
@@ -78,6 +79,8 @@ var authzMatrix = map[string]struct {
 	"GET /admin/reviews/{id}":            {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999", allowed: review.ReaderRoles}}},
 	"GET /admin/reviews/{id}/request.md": {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999/request.md", allowed: review.ReaderRoles}}},
 	"POST /admin/reviews/{id}/{action}":  {page: true, probes: []probe{{method: "POST", path: "/admin/reviews/999999/signoff", allowed: review.ProposerRoles}}},
+	"GET /admin/mail":                        {page: true, probes: []probe{{method: "GET", path: "/admin/mail", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/mail/{id}":                   {page: true, probes: []probe{{method: "GET", path: "/admin/mail/1", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	// Signing in is open to all; the account page and sign-out to
 	// anyone signed in.
 	"GET /login":   {public: true},

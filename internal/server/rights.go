@@ -24,7 +24,13 @@ func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
 	if cfg.RequestsPerHour > 0 {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
+	s.subject.LocalMailbox = s.Mailbox != nil
 	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
+	s.mailbox = &portal.Mailbox{SMTPHost: cfg.SMTP.Host, SubjectKey: s.Rights.EmailSubjectKey,
+		Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
+	if s.Mailbox != nil {
+		s.mailbox.Dir = s.Mailbox.Dir
+	}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
 		Webhooks: s.Connectors.Webhooks, Log: s.Log}
 	s.Ticker = &workflow.Ticker{Interval: time.Minute, Log: s.Log}
@@ -36,6 +42,7 @@ func (s *Server) rightsRoutes() {
 	p, api := s.subject, s.rightsAPI
 	site := s.Rights.Config.Controller
 	s.handle("GET /static/", nil, static.Handler())
+	s.handle("GET /favicon.ico", nil, static.Favicon())
 	s.publicPage("GET /privacy/requests/new", site, hf(p.New))
 	s.publicPage("POST /privacy/requests", site, hf(p.Create))
 	s.publicPage("GET /privacy/requests/{id}", site, hf(p.Status))
@@ -47,6 +54,8 @@ func (s *Server) rightsRoutes() {
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
 	s.page("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))
+	s.page("GET /admin/mail", staff, hf(s.mailbox.List))
+	s.page("GET /admin/mail/{id}", staff, hf(s.mailbox.Show))
 	s.handle("POST /v1/requests", []auth.Role{auth.App}, hf(api.Create))
 	s.handle("POST /callbacks/facebook/data-deletion", nil, hf(api.Facebook))
 	s.handle("POST /callbacks/connectors/{name}", nil, hf(api.Completion))

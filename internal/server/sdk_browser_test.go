@@ -2,17 +2,20 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -165,5 +168,62 @@ func TestSDKNoticeURL(t *testing.T) {
 	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(steward.disclaimerURL("interaction_data")).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil || !strings.Contains(text, "Example Ltd collects data for improving the product") {
 		t.Fatalf("the disclaimer the SDK names: %v %q", err, text)
+	}
+}
+
+// TestSDKFromAnotherOrigin: a page on one origin loads the SDK from
+// steward on another and sends an event; the dataset lists the page's
+// origin in access.origins, so the post goes without a CSRF token and the
+// preflight lets it through. A page whose origin is not listed stores
+// nothing: the preflight fails, which a browser reports to the page as it
+// reports a network failure, so the event stays queued.
+func TestSDKFromAnotherOrigin(t *testing.T) {
+	ctx := chromium(t)
+	pages := http.NewServeMux()
+	site := httptest.NewServer(pages)
+	defer site.Close()
+	other := httptest.NewServer(pages)
+	defer other.Close()
+
+	reg := strings.Replace(string(registry.DefaultYAML), "    path_alias: /wsapi/interaction_data\n",
+		"    path_alias: /wsapi/interaction_data\n    access: {origins: ["+site.URL+"]}\n", 1)
+	file := filepath.Join(t.TempDir(), "registry.yaml")
+	if err := os.WriteFile(file, []byte(reg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "")
+	cfg.Registry = file
+	n := startNode(t, cfg)
+	pages.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>shop</title>
+<script src="%s/sdk/steward.js"></script><script>steward.configure({endpoint: %q})</script></head><body>another site</body></html>`, n.http.URL, n.http.URL)
+	})
+	sendFrom := func(origin string) int {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(origin+"/page")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`steward.send("interaction_data", {language: "en"}).then(() => 1)`, chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		left, err := chromedp.Run(ctx, chromedp.Evaluate[int](`JSON.parse(localStorage.getItem("steward.queue.v1") || "[]").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return left
+	}
+	stored := func() int {
+		evs, err := n.srv.Store.ListEvents(context.Background(), store.EventQuery{Dataset: "interaction_data", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	if left := sendFrom(site.URL); left != 0 || stored() != 1 {
+		t.Fatalf("from the listed origin: %d queued, %d stored", left, stored())
+	}
+	if left := sendFrom(other.URL); left != 1 || stored() != 1 {
+		t.Fatalf("from an origin not listed: %d queued, %d stored", left, stored())
 	}
 }

@@ -31,7 +31,10 @@ import (
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/csrf"
 	"github.com/steward-privacy/steward/internal/minimise"
+	"github.com/steward-privacy/steward/internal/notify"
 	"github.com/steward-privacy/steward/internal/readapi"
+	"github.com/steward-privacy/steward/internal/retention"
+	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/store/backends"
@@ -66,6 +69,7 @@ type Server struct {
 	signin    *signin.Service
 	subject   *subject.Pages
 	portal    *portal.Portal
+	mailbox   *portal.Mailbox
 	rightsAPI *rightsapi.API
 	batcher   *collect.Batcher
 	metrics   *prometheus.Registry
@@ -109,6 +113,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.metrics = prometheus.NewRegistry()
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cm := collect.NewMetrics(s.metrics)
+	am := accesslog.NewMetrics(s.metrics)
+	s.Access.SetMetrics(am)
+	s.Checkpoints.Metrics = am
+	s.Notify.Metrics = notify.NewMetrics(s.metrics, s.Store)
+	s.Sweeper.Metrics = retention.NewMetrics(s.metrics)
+	rights.RegisterMetrics(s.metrics, s.Rights)
 	s.batcher = collect.NewBatcher(s.Store, 1000, cfg.WriteQueue, cm.ObserveBatch)
 	guard := csrf.New([]byte(s.Keyer.Hash("csrf", "v1")))
 	guard.Secure = cfg.SecureCookies
@@ -155,12 +165,15 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("POST /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 	s.handle("OPTIONS /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 
-	// Reading collected data is open to every role at the door; the read
-	// policy then decides per dataset, purpose and field, and records the
-	// outcome either way.
-	s.handle("GET /v1/datasets", auth.Roles, http.HandlerFunc(read.Datasets))
-	s.handle("GET /v1/datasets/{name}/events", auth.Roles, http.HandlerFunc(read.Events))
-	s.handle("POST /v1/datasets/{name}/lookup", auth.Roles, http.HandlerFunc(read.Lookup))
+	// Reading collected data is open at the door to every role a person
+	// can hold; the read policy then decides per dataset, purpose and
+	// field, and records the outcome either way. The app role is the
+	// product backend's credential for submitting requests and reads
+	// nothing, not even the datasets' descriptions (docs/roles.md).
+	readers := auth.PersonRoles()
+	s.handle("GET /v1/datasets", readers, http.HandlerFunc(read.Datasets))
+	s.handle("GET /v1/datasets/{name}/events", readers, http.HandlerFunc(read.Events))
+	s.handle("POST /v1/datasets/{name}/lookup", readers, http.HandlerFunc(read.Lookup))
 	s.handle("GET /v1/access-log", accesslog.Readers, http.HandlerFunc(audit.List))
 	s.rightsRoutes()
 	s.reviewRoutes()

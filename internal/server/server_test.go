@@ -343,9 +343,15 @@ func TestConsentIsHonoured(t *testing.T) {
 		{"do not track", "dnt", map[string]string{"DNT": "1"}},
 		{"global privacy control", "gpc", map[string]string{"Sec-GPC": "1"}},
 	} {
-		resp, _ := b.post("/v1/collect/interaction_data", sampleEvent, c.hdr)
-		if resp.StatusCode != 200 || resp.Header.Get("Steward-Not-Stored") != c.reason {
-			t.Fatalf("%s: %d %q", c.name, resp.StatusCode, resp.Header.Get("Steward-Not-Stored"))
+		resp, body := b.post("/v1/collect/interaction_data", sampleEvent, c.hdr)
+		if resp.StatusCode != 200 || resp.Header.Get("Steward-Not-Stored") != c.reason || body["accepted"] != 0.0 || body["dropped"] != 1.0 ||
+			body["dropped_reasons"].(map[string]any)[c.reason] != 1.0 {
+			t.Fatalf("%s: %d %q %v", c.name, resp.StatusCode, resp.Header.Get("Steward-Not-Stored"), body)
+		}
+		// A batch: every event is counted, in dropped as in its reason.
+		resp, body = b.post("/v1/collect/interaction_data", `{"events":[`+sampleEvent+`,`+sampleEvent+`,`+sampleEvent+`]}`, c.hdr)
+		if resp.StatusCode != 200 || body["dropped"] != 3.0 || body["dropped_reasons"].(map[string]any)[c.reason] != 3.0 {
+			t.Fatalf("%s, a batch of 3: %d %v", c.name, resp.StatusCode, body)
 		}
 	}
 	// Opt out through the endpoint; the cookie then stops collection.
@@ -358,9 +364,9 @@ func TestConsentIsHonoured(t *testing.T) {
 	if !st["opted_out"] {
 		t.Fatalf("opt-out not reported: %v", st)
 	}
-	resp, _ = b.post("/v1/collect/interaction_data", sampleEvent, nil)
-	if resp.Header.Get("Steward-Not-Stored") != "opt-out" {
-		t.Fatalf("opted-out event stored")
+	resp, body := b.post("/v1/collect/interaction_data", sampleEvent, nil)
+	if resp.Header.Get("Steward-Not-Stored") != "opt-out" || body["dropped"] != 1.0 || body["dropped_reasons"].(map[string]any)["opt-out"] != 1.0 {
+		t.Fatalf("opted-out event stored: %v", body)
 	}
 	// Opting back in needs the CSRF token.
 	req, _ := http.NewRequest("DELETE", n.http.URL+"/v1/opt-out", nil)
@@ -371,7 +377,7 @@ func TestConsentIsHonoured(t *testing.T) {
 	if r, _ := b.c.Do(req); r.StatusCode != 200 {
 		t.Fatalf("opt back in: %d", r.StatusCode)
 	}
-	resp, body := b.post("/v1/collect/interaction_data", sampleEvent, nil)
+	resp, body = b.post("/v1/collect/interaction_data", sampleEvent, nil)
 	if resp.StatusCode != 200 || body["accepted"] != 1.0 {
 		t.Fatalf("after opting in: %d %v", resp.StatusCode, body)
 	}

@@ -110,7 +110,7 @@ func TestPagesRefuseCrossOriginPosts(t *testing.T) {
 		t.Fatalf("a cross-site request was stored: %d", total)
 	}
 	if st, body, _ := postWith(t, b.c, n.http.URL+"/privacy/requests", request,
-		map[string]string{"Origin": n.http.URL, "Sec-Fetch-Site": "same-origin"}); st != 200 || !strings.Contains(body, "Check your e-mail") {
+		map[string]string{"Origin": n.http.URL, "Sec-Fetch-Site": "same-origin"}); st != 200 || !strings.Contains(body, "Your request was received") {
 		t.Fatalf("request form from steward's own page: %d", st)
 	}
 

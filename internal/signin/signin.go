@@ -42,6 +42,14 @@ const (
 	maxLoginLength = 256
 )
 
+// AccountKey is what failed sign-ins with login are counted under: a
+// keyed hash of the login in lower case, so the same login in any case
+// counts once and the table never holds what was typed. `steward user
+// unlock` clears it.
+func AccountKey(k *minimise.Keyer, login string) string {
+	return "account:" + k.Hash("login-failures", strings.ToLower(strings.TrimSpace(login)))
+}
+
 // Directory is the corporate directory (internal/auth/ldap.Directory).
 type Directory interface {
 	Authenticate(ctx context.Context, login, password string) (ldap.Identity, error)
@@ -170,7 +178,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	// Counted and logged under keyed hashes, never the text: the same
 	// login (in any case) gives the same hash, so a guessing run can be
 	// followed in the log without the log holding what was typed.
-	accountKey := "account:" + s.Keyer.Hash("login-failures", folded)
+	accountKey := AccountKey(s.Keyer, login)
 	loginHash := s.Keyer.Hash("login-log", folded)[:16]
 	netKey := "net:" + s.network(r)
 	since := now.Add(-Window)

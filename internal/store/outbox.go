@@ -71,4 +71,7 @@ type Outbox interface {
 	// ListOutbox returns messages whose Ref starts with refPrefix, oldest
 	// first.
 	ListOutbox(ctx context.Context, refPrefix string, limit int) ([]OutboxMessage, error)
+	// PendingOutbox counts the messages neither sent nor given up, by kind
+	// (the outbox's depth, for /metrics); kinds with none are absent.
+	PendingOutbox(ctx context.Context) (map[string]int64, error)
 }

@@ -2,6 +2,13 @@
  *
  *   steward.send("interaction_data", {language: "en_US"})
  *
+ * Same origin by default: the page and steward share scheme, host and
+ * port, and every post carries the CSRF token from /v1/csrf. For steward
+ * on another origin, steward.configure({endpoint: "https://steward.example.org"})
+ * and list the page's origin in the dataset's access.origins: posts then
+ * go without a token (the CORS preflight that only listed origins pass
+ * protects them). See docs/sdk.md.
+ *
  * Events are written to localStorage before the first attempt and removed
  * only after a 2xx, so a closed tab or a server outage loses nothing; each
  * carries an event_id so the server stores a retried event once. A 4xx is
@@ -41,6 +48,12 @@
     return navigator.globalPrivacyControl === true || navigator.doNotTrack === "1";
   }
 
+  // crossOrigin: steward is not on the page's own origin (docs/sdk.md).
+  function crossOrigin() {
+    if (!cfg.endpoint) return false;
+    try { return new URL(cfg.endpoint, global.location.href).origin !== global.location.origin; } catch (e) { return false; }
+  }
+
   function token(refresh) {
     if (csrfToken && !refresh) return Promise.resolve(csrfToken);
     return fetch(cfg.endpoint + "/v1/csrf", { credentials: "same-origin" })
@@ -52,15 +65,21 @@
   // good) or "retry".
   function post(dataset, events, retried) {
     var body = events.length === 1 ? events[0] : { events: events };
-    return token(false).then(function (tok) {
+    var cross = crossOrigin();
+    // Across origins the preflight stands in for the token, and the
+    // credentials go along so steward's opt-out cookie counts where the
+    // browser sends it.
+    var tok = cross ? Promise.resolve(null) : token(false);
+    return tok.then(function (tok) {
+      var headers = { "Content-Type": "application/json" };
+      if (tok) headers["X-CSRF-Token"] = tok;
       return fetch(cfg.endpoint + "/v1/collect/" + encodeURIComponent(dataset), {
-        method: "POST", credentials: "same-origin", keepalive: true,
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": tok },
-        body: JSON.stringify(body)
+        method: "POST", credentials: cross ? "include" : "same-origin", keepalive: true,
+        headers: headers, body: JSON.stringify(body)
       });
     }).then(function (r) {
       if (r.ok) return "done";
-      if (r.status === 403 && !retried) {
+      if (r.status === 403 && !retried && !cross) {
         return r.json().then(function (p) {
           if (p && p.type === "urn:steward:problem:csrf") {
             csrfToken = null;
@@ -120,10 +139,13 @@
     optOut: function () {
       try { localStorage.setItem(OPTOUT_KEY, "1"); } catch (e) { /* ignore */ }
       save([]);
-      return fetch(cfg.endpoint + "/v1/opt-out", { method: "POST", credentials: "same-origin" });
+      return fetch(cfg.endpoint + "/v1/opt-out", { method: "POST", credentials: crossOrigin() ? "include" : "same-origin" });
     },
     optIn: function () {
       try { localStorage.removeItem(OPTOUT_KEY); } catch (e) { /* ignore */ }
+      // Clearing steward's cookie takes a CSRF token, which only its own
+      // origin can fetch; across origins the SDK's flag is all there is.
+      if (crossOrigin()) return Promise.resolve();
       return token(false).then(function (tok) {
         return fetch(cfg.endpoint + "/v1/opt-out", { method: "DELETE", credentials: "same-origin", headers: { "X-CSRF-Token": tok } });
       });

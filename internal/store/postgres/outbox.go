@@ -158,3 +158,22 @@ func (s *Store) ListOutbox(ctx context.Context, refPrefix string, limit int) ([]
 	}
 	return collectOutbox(rows)
 }
+
+func (s *Store) PendingOutbox(ctx context.Context) (map[string]int64, error) {
+	// The condition is outbox_due's, so only pending rows are read.
+	rows, err := s.pool.Query(ctx, "SELECT kind, COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY kind")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, wrap(err)
+		}
+		out[kind] = n
+	}
+	return out, wrap(rows.Err())
+}

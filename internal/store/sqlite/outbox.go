@@ -138,3 +138,22 @@ func prefixEnd(p string) (string, bool) {
 	}
 	return "", false
 }
+
+func (s *Store) PendingOutbox(ctx context.Context) (map[string]int64, error) {
+	// The condition is outbox_due's, so only pending rows are read.
+	rows, err := s.r.QueryContext(ctx, "SELECT kind, COUNT(*) FROM outbox WHERE sent_at = 0 AND failed_at = 0 GROUP BY kind")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, wrap(err)
+		}
+		out[kind] = n
+	}
+	return out, wrap(rows.Err())
+}

@@ -274,3 +274,30 @@ func outboxSealedSecrets(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// outboxPending: the outbox's depth counts what is neither sent nor given
+// up, leased or not, by kind.
+func outboxPending(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if got, err := s.PendingOutbox(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("empty outbox: %v %v", got, err)
+	}
+	var msgs []store.OutboxMessage
+	for i, kind := range []string{store.OutboxEmail, store.OutboxEmail, store.OutboxEmail, store.OutboxWebhook} {
+		msgs = append(msgs, store.OutboxMessage{Kind: kind, To: "x@example.org", Body: "b", Ref: fmt.Sprintf("p:%d", i), CreatedAt: t0})
+	}
+	if err := s.EnqueueOutbox(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	got := claim(t, s, t0, 2, time.Minute)
+	if err := s.MarkOutboxSent(ctx, got[0].ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkOutboxRetry(ctx, got[1].ID, "550 no such user", t0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// One e-mail sent, one given up, one waiting; the webhook waiting.
+	if got, err := s.PendingOutbox(ctx); err != nil || len(got) != 2 || got[store.OutboxEmail] != 1 || got[store.OutboxWebhook] != 1 {
+		t.Fatalf("pending: %v %v", got, err)
+	}
+}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("OutboxLifecycle", func(t *testing.T) { outboxLifecycle(t, open(t)) })
 	t.Run("OutboxConcurrentClaimers", func(t *testing.T) { outboxConcurrentClaimers(t, open(t)) })
 	t.Run("OutboxSealedSecrets", func(t *testing.T) { outboxSealedSecrets(t, open(t)) })
+	t.Run("OutboxPending", func(t *testing.T) { outboxPending(t, open(t)) })
 	t.Run("Accounts", func(t *testing.T) { accounts(t, open(t)) })
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
 	t.Run("ErasedSubjects", func(t *testing.T) { erasedSubjects(t, open(t)) })

@@ -39,6 +39,10 @@ type Pages struct {
 	// send an e-mail to any address, so the form must not become a way
 	// to flood mailboxes. Nil means no limit.
 	Intake *ratelimit.Limiter
+	// LocalMailbox is set when no SMTP server is configured: mail is only
+	// kept in steward's local mailbox, and the pages say so rather than
+	// claim it was sent.
+	LocalMailbox bool
 }
 
 type form struct {
@@ -50,6 +54,7 @@ type view struct {
 	Title, Error, Notice    string
 	Form                    form
 	Email                   string
+	LocalMailbox            bool
 	Request                 store.Request
 	Token, Code             string
 	Answer                  string // what was typed, when it is shown again
@@ -118,6 +123,10 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		p.unavailable(w, r, err)
+		return
+	}
+	if p.LocalMailbox {
+		p.render(w, r, http.StatusOK, "sent", view{Title: "Your request was received", Email: sub.Request.Email, LocalMailbox: true})
 		return
 	}
 	p.render(w, r, http.StatusOK, "sent", view{Title: "Check your e-mail", Email: sub.Request.Email})

@@ -23,6 +23,7 @@ var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Reviews", Path: "/admin/reviews", Roles: review.ReaderRoles},
 	{Label: "Records", Path: "/admin/records", Roles: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}},
+	{Label: "Mailbox", Path: "/admin/mail", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Account", Path: "/account"},
 }
 

@@ -107,7 +107,7 @@ func TestNavigationByRole(t *testing.T) {
 		}
 		return s
 	}
-	if got := labels(Navigation(auth.Support, "/admin/requests/r-1")); strings.Join(got, ",") != "Requests,Account" {
+	if got := labels(Navigation(auth.Support, "/admin/requests/r-1")); strings.Join(got, ",") != "Requests,Mailbox,Account" {
 		t.Errorf("support sees %v", got)
 	}
 	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Reviews,Records,Account" {
