@@ -79,8 +79,8 @@ var authzMatrix = map[string]struct {
 	"GET /admin/reviews/{id}":            {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999", allowed: review.ReaderRoles}}},
 	"GET /admin/reviews/{id}/request.md": {page: true, probes: []probe{{method: "GET", path: "/admin/reviews/999999/request.md", allowed: review.ReaderRoles}}},
 	"POST /admin/reviews/{id}/{action}":  {page: true, probes: []probe{{method: "POST", path: "/admin/reviews/999999/signoff", allowed: review.ProposerRoles}}},
-	"GET /admin/mail":                        {page: true, probes: []probe{{method: "GET", path: "/admin/mail", allowed: []auth.Role{auth.Support, auth.Admin}}}},
-	"GET /admin/mail/{id}":                   {page: true, probes: []probe{{method: "GET", path: "/admin/mail/1", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/mail":                    {page: true, probes: []probe{{method: "GET", path: "/admin/mail", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/mail/{id}":               {page: true, probes: []probe{{method: "GET", path: "/admin/mail/1", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	// Signing in is open to all; the account page and sign-out to
 	// anyone signed in.
 	"GET /login":   {public: true},
