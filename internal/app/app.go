@@ -21,6 +21,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/connectors"
+	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/erasure"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/notice"
@@ -210,8 +211,18 @@ func (a *App) buildReviews() error {
 	if days <= 0 {
 		days = 14
 	}
-	env := review.Environment{OptOut: []string{"the opt-out cookie (POST /v1/opt-out, the SDK's optOut())", "Do Not Track (DNT: 1)", "Global Privacy Control (Sec-GPC: 1)"},
-		NoticeURL: PublicURL(cfg) + "/privacy"}
+	// The opt-out signals collection honours, from the one table that
+	// collection and the notice read too.
+	words := map[string]string{consent.OptOut: "the opt-out cookie (POST /v1/opt-out, the SDK's optOut())",
+		consent.DNT: "Do Not Track (DNT: 1)", consent.GPC: "Global Privacy Control (Sec-GPC: 1)"}
+	env := review.Environment{NoticeURL: PublicURL(cfg) + "/privacy"}
+	for _, sig := range consent.Honoured() {
+		w := words[sig]
+		if w == "" {
+			w = sig
+		}
+		env.OptOut = append(env.OptOut, w)
+	}
 	a.Reviews = &review.Service{Store: a.Store, Registry: a.Registry, Env: env, Clock: a.Clock, Log: a.Log, PublicURL: PublicURL(cfg),
 		Webhook: cfg.ReviewWebhook, ExpiryNotice: time.Duration(days) * 24 * time.Hour, Wake: a.Notify.Wake,
 		NoticeDiff: a.noticeDiff}

@@ -189,9 +189,14 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	if len(fieldErrs) > 0 {
 		status, typ, reason := c.refusal(ds, fieldErrs)
 		c.Metrics.rejected(label, reason)
+		detail := invalidDetail(fieldErrs)
+		if status != http.StatusBadRequest {
+			// Not invalid: declared, but not (or no longer) approved for collection.
+			detail = "not collected: " + strings.TrimPrefix(detail, "invalid event: ")
+		}
 		problem.Write(w, problem.Details{
 			Type: "urn:steward:problem:" + typ, Status: status,
-			Detail: invalidDetail(fieldErrs), Errors: fieldErrs,
+			Detail: detail, Errors: fieldErrs,
 		})
 		return
 	}

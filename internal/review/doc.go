@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -201,6 +202,8 @@ func topCategory(cs []Change) int {
 	return top
 }
 
+var blankRuns = regexp.MustCompile(`\n{3,}`)
+
 //go:embed request.md.tmpl
 var requestTemplate string
 
@@ -216,5 +219,7 @@ func (d *Doc) Markdown() ([]byte, error) {
 	if err := requestMD.Execute(&b, d); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	// The template's optional parts leave runs of blank lines; Markdown
+	// needs one.
+	return blankRuns.ReplaceAll(b.Bytes(), []byte("\n\n")), nil
 }
