@@ -37,6 +37,7 @@ type Store interface {
 	Accounts
 	RegistryVersions
 	ErasedSubjects
+	CollectionVolume
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").

@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Accounts", func(t *testing.T) { accounts(t, open(t)) })
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
 	t.Run("ErasedSubjects", func(t *testing.T) { erasedSubjects(t, open(t)) })
+	t.Run("RequestSummaries", func(t *testing.T) { requestSummaries(t, open(t)) })
+	t.Run("CollectionVolume", func(t *testing.T) { collectionVolume(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
