@@ -37,6 +37,7 @@ usage:
   steward log checkpoints                         list the signed checkpoints of the access log's head
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
   steward requests receipt ID                     print and verify an erasure receipt
+  steward receipt verify FILE --public-key KEY    check a downloaded erasure receipt offline
   steward connectors check [--rights FILE]        test every connector's settings and reach
   steward version                                 print the version
 `
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPolicy(args[1:], stdout)
 	case "requests":
 		err = cmdRequests(ctx, args[1:], stdout)
+	case "receipt":
+		err = cmdReceipt(args[1:], stdout)
 	case "connectors":
 		err = cmdConnectors(ctx, args[1:], stdout)
 	case "log":
