@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	nethttp "net/http"
+	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/config"
 	"github.com/steward-privacy/steward/internal/ratelimit"
+	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/static"
@@ -19,7 +21,7 @@ import (
 // buildRights adds the pages and endpoints of data subject requests to
 // the service package app built.
 func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
-	s.subject = &subject.Pages{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
+	s.subject = &subject.Pages{Rights: s.Rights, Registry: s.Registry, Access: s.Access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
@@ -42,6 +44,9 @@ func (s *Server) rightsRoutes() {
 	s.publicPage("POST /privacy/requests/{id}/confirm", site, hf(p.Confirm))
 	s.publicPage("POST /privacy/requests/{id}/answer", site, hf(p.Answer))
 	s.publicPage("GET /privacy/requests/{id}/export", site, hf(p.Export))
+	s.publicPage("GET /privacy/requests/{id}/receipt", site, hf(p.Receipt))
+	s.handle("GET "+rights.ReceiptKeyPath, nil, hf(p.ReceiptKey))
+	s.handle("GET "+strings.TrimSuffix(rights.ReceiptKeyPath, ".pem")+".jwk", nil, hf(p.ReceiptKey))
 	staff := []auth.Role{auth.Support, auth.Admin}
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
