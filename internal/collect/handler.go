@@ -108,6 +108,9 @@ func (c *Collector) ServeAliased(w http.ResponseWriter, r *http.Request, ds *reg
 
 func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {
 	start := time.Now()
+	// The server's clock dates the request once: events, drops and the
+	// day they are counted on.
+	now := c.Clock.Now()
 	label := "unknown"
 	if ds != nil {
 		label = ds.Name
@@ -115,13 +118,12 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	defer func() { c.Metrics.observe(label, time.Since(start)) }()
 
 	if ds == nil {
-		c.Metrics.rejected(label, "unknown_dataset")
+		c.Metrics.rejected(now, label, "unknown_dataset")
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return
 	}
-	now := c.Clock.Now()
 	if ds.Expired(now) {
-		c.Metrics.rejected(label, "expired")
+		c.Metrics.rejected(now, label, "expired")
 		problem.New(w, http.StatusGone, "expired-dataset",
 			fmt.Sprintf("dataset %s expired on %s and is no longer collected", ds.Name, ds.Expires.Format(time.DateOnly)))
 		return
@@ -132,22 +134,22 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		return
 	}
 	if c.limiter != nil && !c.limiter.Allow(c.IPs.Addr(r)) {
-		c.Metrics.rejected(label, "rate_limited")
+		c.Metrics.rejected(now, label, "rate_limited")
 		w.Header().Set("Retry-After", "1")
 		problem.New(w, http.StatusTooManyRequests, "rate-limited", "too many requests from your network; retry later")
 		return
 	}
-	body, ok := c.readBody(w, r, label)
+	body, ok := c.readBody(w, r, now, label)
 	if !ok {
 		return
 	}
 	if !jsonContent(r.Header.Get("Content-Type")) {
-		c.Metrics.rejected(label, "content_type")
+		c.Metrics.rejected(now, label, "content_type")
 		problem.New(w, http.StatusUnsupportedMediaType, "content-type", "send the event as application/json (UTF-8)")
 		return
 	}
 	if typ, detail := c.authorise(r, ds); typ != "" {
-		c.Metrics.rejected(label, typ)
+		c.Metrics.rejected(now, label, typ)
 		status := http.StatusForbidden
 		if typ == "write-key" {
 			status = http.StatusUnauthorized
@@ -156,20 +158,20 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		return
 	}
 	if reason := consent.Refusal(r); reason != "" {
-		c.Metrics.dropped(label, reason, 1)
+		c.Metrics.dropped(now, label, reason, 1)
 		w.Header().Set(consent.NotStoredHeader, reason)
 		writeJSON(w, http.StatusOK, Result{Reasons: map[string]int{reason: 1}})
 		return
 	}
 	raw, err := Decode(body, c.Config.Limits)
 	if err != nil {
-		c.Metrics.rejected(label, "malformed")
+		c.Metrics.rejected(now, label, "malformed")
 		problem.New(w, http.StatusBadRequest, "malformed", err.Error())
 		return
 	}
 	events, res, fieldErrs := c.prepare(ds, raw, r, now)
 	if len(fieldErrs) > 0 {
-		c.Metrics.rejected(label, "invalid")
+		c.Metrics.rejected(now, label, "invalid")
 		problem.Write(w, problem.Details{
 			Type: "urn:steward:problem:invalid", Status: http.StatusBadRequest,
 			Detail: invalidDetail(fieldErrs), Errors: fieldErrs,
@@ -179,7 +181,7 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	if len(events) > 0 {
 		stored, err := c.Batcher.Write(r.Context(), events)
 		if err != nil {
-			c.Metrics.rejected(label, "unavailable")
+			c.Metrics.rejected(now, label, "unavailable")
 			c.Log.Error("collect: write failed", "dataset", ds.Name, "events", len(events), "err", err)
 			w.Header().Set("Retry-After", "5")
 			problem.New(w, http.StatusServiceUnavailable, "unavailable", "storage is unavailable; nothing was stored, retry later")
@@ -193,9 +195,9 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 			}
 		}
 	}
-	c.Metrics.accepted(label, res.Accepted)
+	c.Metrics.accepted(now, label, res.Accepted)
 	for reason, n := range res.Reasons {
-		c.Metrics.dropped(label, reason, n)
+		c.Metrics.dropped(now, label, reason, n)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -208,9 +210,9 @@ func (res *Result) drop(reason string) {
 	res.Dropped++
 }
 
-func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, label string) ([]byte, bool) {
+func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, now time.Time, label string) ([]byte, bool) {
 	tooLarge := func() ([]byte, bool) {
-		c.Metrics.rejected(label, "too_large")
+		c.Metrics.rejected(now, label, "too_large")
 		problem.New(w, http.StatusRequestEntityTooLarge, "too-large",
 			fmt.Sprintf("the body is larger than %d bytes; send fewer events per request", c.Config.MaxBody))
 		return nil, false
@@ -223,7 +225,7 @@ func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, label strin
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		c.Metrics.rejected(label, "unreadable")
+		c.Metrics.rejected(now, label, "unreadable")
 		problem.New(w, http.StatusBadRequest, "unreadable", "the request body could not be read")
 		return nil, false
 	}
