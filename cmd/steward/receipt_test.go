@@ -93,3 +93,35 @@ func between(s, from, to string) string {
 	s = s[i+len(from):]
 	return s[:strings.Index(s, to)]
 }
+
+// TestConnectorsCheckNamesUnlabelled: a connector without a label is named
+// to the person by its connector name, so the check says so.
+func TestConnectorsCheckNamesUnlabelled(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := steward(t, "migrate", "--data", dir); code != 0 {
+		t.Fatalf("migrate: %d %q", code, errOut)
+	}
+	app := filepath.Join(t.TempDir(), "app.db")
+	rightsFile := filepath.Join(t.TempDir(), "rights.yaml")
+	os.WriteFile(rightsFile, []byte(`requests:
+  events_label: Statistics from our website
+connectors:
+  - name: app_db
+    kind: sql
+    driver: sqlite
+    dsn: `+app+`
+    tables: []
+  - name: crm
+    label: Your customer record
+    kind: sql
+    driver: sqlite
+    dsn: `+app+`
+    tables: []
+`), 0o600)
+	keyFile := filepath.Join(t.TempDir(), "hashing.key")
+	os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)), 0o600)
+	code, out, errOut := steward(t, "connectors", "check", "--data", dir, "--secret-file", keyFile, "--rights", rightsFile)
+	if code != 0 || !strings.Contains(out, "note: app_db has no label") || strings.Contains(out, "crm has no label") || strings.Contains(out, "steward-events has no label") {
+		t.Fatalf("connectors check: %d %q %q", code, out, errOut)
+	}
+}

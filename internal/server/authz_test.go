@@ -70,6 +70,8 @@ var authzMatrix = map[string]struct {
 	"POST /callbacks/facebook/data-deletion":   {public: true},
 	"POST /callbacks/connectors/{name}":        {public: true},
 	"GET /admin/requests":                      {page: true, probes: []probe{{method: "GET", path: "/admin/requests", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/requests/trends":               {page: true, probes: []probe{{method: "GET", path: "/admin/requests/trends", allowed: []auth.Role{auth.Support, auth.Admin}}}},
+	"GET /admin/collection":                    {page: true, probes: []probe{{method: "GET", path: "/admin/collection", allowed: []auth.Role{auth.Admin, auth.DataSteward}}}},
 	"GET /admin/requests/{id}":                 {page: true, probes: []probe{{method: "GET", path: "/admin/requests/r-aaaaaaaaaaaaaaaa", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	"POST /admin/requests/{id}/{action}":       {page: true, probes: []probe{{method: "POST", path: "/admin/requests/r-aaaaaaaaaaaaaaaa/take", allowed: []auth.Role{auth.Support, auth.Admin}}}},
 	// Signing in is open to all; the account page and sign-out to

@@ -171,3 +171,35 @@ func TestReceiptDownloadAndOfflineCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectionVolumeIsCounted: what the collection endpoint takes in is
+// counted per dataset and day, and reaches the store by the time the node
+// has stopped, so another node (or the next start) reads it.
+func TestCollectionVolumeIsCounted(t *testing.T) {
+	cfg := testConfig(t, "")
+	n := startNode(t, cfg)
+	b := newBrowser(t, n.http.URL)
+	for _, hdr := range []map[string]string{nil, nil, {"DNT": "1"}} {
+		if resp, _ := b.post("/v1/collect/interaction_data", sampleEvent, hdr); resp.StatusCode != 200 {
+			t.Fatalf("collect: %d", resp.StatusCode)
+		}
+	}
+	if resp, _ := b.post("/v1/collect/interaction_data", `{"number_emails":"three"}`, nil); resp.StatusCode != 400 {
+		t.Fatalf("invalid: %d", resp.StatusCode)
+	}
+	n.http.Close()
+	n.srv.Close()
+	later := startNode(t, cfg)
+	day := testNow.Truncate(24 * time.Hour)
+	rows, err := later.srv.Store.CollectionDays(context.Background(), day, day.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range rows {
+		got[r.Dataset+" "+r.Outcome+" "+r.Reason] = r.Count
+	}
+	if got["interaction_data accepted "] != 2 || got["interaction_data dropped dnt"] != 1 || got["interaction_data rejected invalid"] != 1 || len(got) != 3 {
+		t.Fatalf("stored counts: %v", got)
+	}
+}

@@ -130,6 +130,11 @@ func TestErasureInChromium(t *testing.T) {
 	// 1. Alice asks; without the acknowledgement the form comes back with
 	// what she typed.
 	alice.fillRequest(base, email, false)
+	alice.shot("request-form")
+	alice.shows("form", "You can ask Example Ltd", "within one month", "GDPR", "privacy notice", "dpo@example.org")
+	if href := eval[string](alice, `document.querySelector('a[href="/privacy"]') ? "/privacy" : ""`); href != "/privacy" {
+		t.Error("the form does not link to the privacy notice")
+	}
 	if st := alice.press(`form[action="/privacy/requests"] button[type=submit]`); st != 400 {
 		t.Fatalf("without acknowledgement: %d", st)
 	}
@@ -207,7 +212,7 @@ func TestErasureInChromium(t *testing.T) {
 	if st := support.press(`a[href="/admin/requests/` + id + `"]`); st != 200 {
 		t.Fatalf("detail: %d", st)
 	}
-	support.shows("detail", "Request "+id, "received", "Take this request")
+	support.shows("detail", "Request "+id, "Received", "Take this request")
 	detail := base + "/admin/requests/" + id
 
 	// A take form without its CSRF token is refused and changes nothing.
@@ -277,6 +282,7 @@ func TestErasureInChromium(t *testing.T) {
 		t.Fatalf("after signing in again: at %s", support.location())
 	}
 	page := support.shows("done in the portal", "purge")
+	support.shot("portal-detail-done")
 	if st := support.status(); st != "Done" {
 		t.Fatalf("portal status after the purge: %q", st)
 	}
@@ -301,6 +307,7 @@ func TestErasureInChromium(t *testing.T) {
 	if st := alice.status(); st != "done" {
 		t.Fatalf("status page says %q", st)
 	}
+	alice.shot("status-done")
 	for _, internal := range []string{"support@staff.example.org", "app_db", "steward-events", "0 records", "deleted 0"} {
 		if strings.Contains(page, internal) {
 			t.Fatalf("the status page shows %q:\n%s", internal, page)

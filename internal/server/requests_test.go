@@ -643,6 +643,18 @@ func TestRequestTimeoutsAndQuestions(t *testing.T) {
 			t.Fatalf("%s after 31 days: %+v", id, r)
 		}
 	}
+	// Carol's page says why, shows the question left unanswered and
+	// offers a new request.
+	_, _, page = formOf(t, b, statusLink)
+	for _, want := range []string{"closed without action", "we did not hear back in time", "Our question, which was not answered",
+		"And your user name?", `href="/privacy/requests/new"`} {
+		if !strings.Contains(htmlUnescape(page), want) {
+			t.Fatalf("rejected status page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `action="/privacy/requests/`+sub.Request.ID+`/answer"`) {
+		t.Fatal("a rejected request still takes an answer")
+	}
 	// The expired confirmation link no longer works.
 	deliver(t, n)
 	for _, l := range links(mailTo(t, mail, "nobody@example.org", "Please confirm")) {

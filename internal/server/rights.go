@@ -25,7 +25,7 @@ func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
 	if cfg.RequestsPerHour > 0 {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
-	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
+	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log, Volume: s.volume, Registry: s.Registry}
 	s.rightsAPI = &rightsapi.API{Rights: s.Rights, FacebookSecret: cfg.FacebookAppSecret, FacebookMaxAge: time.Hour,
 		Webhooks: s.Connectors.Webhooks, Log: s.Log}
 	s.Ticker = &workflow.Ticker{Interval: time.Minute, Log: s.Log}
@@ -49,6 +49,8 @@ func (s *Server) rightsRoutes() {
 	s.handle("GET "+strings.TrimSuffix(rights.ReceiptKeyPath, ".pem")+".jwk", nil, hf(p.ReceiptKey))
 	staff := []auth.Role{auth.Support, auth.Admin}
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
+	s.page("GET /admin/requests/trends", staff, hf(s.portal.Trends))
+	s.page("GET /admin/collection", []auth.Role{auth.Admin, auth.DataSteward}, hf(s.portal.Collection))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
 	s.page("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))
 	s.handle("POST /v1/requests", []auth.Role{auth.App}, hf(api.Create))

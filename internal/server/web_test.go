@@ -188,6 +188,22 @@ func TestPagesShareTheShell(t *testing.T) {
 	if st != 400 || !strings.Contains(body, "page must be a whole number") {
 		t.Fatalf("bad filter: %d", st)
 	}
+	st, body, _ = support.get("/admin/requests?due=yesterday&status=lost")
+	if st != 400 || !strings.Contains(body, "unknown status; unknown deadline filter") || !strings.Contains(body, `class="filters"`) {
+		t.Fatalf("bad deadline filter: %d %s", st, body)
+	}
+	// With nothing stored yet, the charts are drawn empty, not broken.
+	st, body, _ = support.get("/admin/requests/trends")
+	if st != 200 || !strings.Contains(body, "No request was completed") || strings.Count(body, "<svg") != 2 {
+		t.Fatalf("trends: %d %s", st, body)
+	}
+	inShell(t, "trends", body)
+	admin := signIn(t, n, auth.Admin)
+	st, body, _ = admin.get("/admin/collection")
+	if st != 200 || !strings.Contains(body, `aria-current="page">Collection</a>`) || !strings.Contains(body, "Nothing was sent to this dataset") {
+		t.Fatalf("collection: %d %s", st, body)
+	}
+	inShell(t, "collection", body)
 
 	// An auditor is not shown the portal, and is told why when they open it.
 	auditor := signIn(t, n, auth.Auditor)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,8 @@ type receiptView struct {
 type erased struct {
 	Where, What string
 	At          time.Time
+	// Same: the line is about the same system as the one above it.
+	Same bool
 }
 
 type historyLine struct {
@@ -243,6 +246,13 @@ func (p *Pages) receiptView(rc rights.Receipt) *receiptView {
 	for _, where := range order {
 		if !found[where] {
 			v.Nothing = append(v.Nothing, where)
+		}
+	}
+	// One system's steps together, in time order, its name once.
+	slices.SortStableFunc(v.Lines, func(a, b erased) int { return slices.Index(order, a.Where) - slices.Index(order, b.Where) })
+	for i := len(v.Lines) - 1; i > 0; i-- {
+		if v.Lines[i].Where == v.Lines[i-1].Where {
+			v.Lines[i].Same = true
 		}
 	}
 	return v

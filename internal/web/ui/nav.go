@@ -20,6 +20,7 @@ type Entry struct {
 // incidents, notices) adds one line here.
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
+	{Label: "Collection", Path: "/admin/collection", Roles: []auth.Role{auth.Admin, auth.DataSteward}},
 	{Label: "Account", Path: "/account"},
 }
 
