@@ -118,7 +118,7 @@ func cannotExecute(r store.Request) string {
 	case r.Email == "":
 		return "nobody has confirmed this request, and nobody can: no e-mail address is known for it (no account is linked to this Facebook user). Reject it with a reason"
 	case r.EmailConfirmedAt.IsZero():
-		return "the person has not confirmed the request by e-mail yet; it can be executed once they follow the link we sent to " + r.Email
+		return "the person has not confirmed the request by e-mail yet; it can be executed once they follow the link sent to " + r.Email
 	}
 	return ""
 }
