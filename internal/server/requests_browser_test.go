@@ -283,6 +283,14 @@ func TestErasureInChromium(t *testing.T) {
 	}
 	page := support.shows("done in the portal", "purge")
 	support.shot("portal-detail-done")
+	// At a small laptop's width the steps and history still fit: words
+	// wrap between words, and nothing needs a sideways scroll.
+	support.do(chromedp.EmulateViewport(800, 600))
+	support.open(detail)
+	if over := eval[int](support, `[...document.querySelectorAll(".scroll")].filter(d => d.scrollWidth > d.clientWidth + 1).length`); over != 0 {
+		t.Errorf("%d tables of the request's page need a sideways scroll at 800 px", over)
+	}
+	support.shot("portal-detail-done-800")
 	if st := support.status(); st != "Done" {
 		t.Fatalf("portal status after the purge: %q", st)
 	}

@@ -164,6 +164,12 @@ func TestPagesShareTheShell(t *testing.T) {
 		if strings.Contains(body, "<nav") {
 			t.Errorf("%s shows staff navigation without a session", path)
 		}
+		// Nobody learns the roles from the sign-in form.
+		for _, role := range auth.Roles {
+			if strings.Contains(body, ">"+string(role)+"<") || strings.Contains(body, `value="`+string(role)+`"`) {
+				t.Errorf("%s names the role %s to an anonymous visitor", path, role)
+			}
+		}
 	}
 	st, body, _ := anon.get("/privacy/requests/r-aaaaaaaaaaaaaaaa?token=x")
 	if st != 404 || !strings.Contains(body, "This link is not valid") || !strings.Contains(body, `href="/privacy/requests/new"`) {

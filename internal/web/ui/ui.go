@@ -37,14 +37,23 @@ const CSRFField = auth.CSRFField
 // day is the same with the day alone, for tables of many rows, and shows
 // the whole moment on hover.
 var funcs = template.FuncMap{
-	"date": func(t time.Time) template.HTML { return timeTag(t, Date(t), "") },
-	"day":  func(t time.Time) template.HTML { return timeTag(t, Day(t), Date(t)) },
+	"date": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(Date(t))
+		}
+		// The day and the time are each kept whole, so a narrow table
+		// may put them on two lines but never breaks either.
+		return timeTag(t, `<span>`+Day(t)+`,</span> <span>`+t.UTC().Format("15:04 UTC")+`</span>`, "")
+	},
+	"day": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(Day(t))
+		}
+		return timeTag(t, Day(t), Date(t))
+	},
 }
 
 func timeTag(t time.Time, text, title string) template.HTML {
-	if t.IsZero() {
-		return template.HTML(text)
-	}
 	if title != "" {
 		title = ` title="` + title + `"`
 	}
