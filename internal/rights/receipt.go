@@ -109,6 +109,14 @@ func VerifyReceipt(stored string, want ed25519.PublicKey) (Receipt, error) {
 	return rc, nil
 }
 
+// ReceiptSigner is the base64 public key a stored receipt says signed it
+// ("" if it does not parse).
+func ReceiptSigner(stored string) string {
+	var sr SignedReceipt
+	_ = json.Unmarshal([]byte(stored), &sr)
+	return sr.PublicKey
+}
+
 // ReceiptPublicKey is the key that checks this server's receipts, base64.
 func (s *Service) ReceiptPublicKey() string {
 	return base64.StdEncoding.EncodeToString(SigningKey(s.Keyer).Public().(ed25519.PublicKey))

@@ -202,8 +202,11 @@ func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token s
 	v.NeedsConfirmation = req.EmailConfirmedAt.IsZero() && v.Open && req.Status != string(rights.WaitingForEmail)
 	v.ExportReady = req.ExportPath != "" && p.Rights.Clock.Now().Before(req.ExportExpiresAt)
 	if req.Receipt != "" {
-		if rc, err := rights.VerifyReceipt(req.Receipt, p.Rights.ReceiptKey()); err == nil {
-			v.Receipt = p.receiptView(rc)
+		// Checked against the key it carries: the page shows what the
+		// receipt says and which key signed it, even one from before a
+		// change of the hashing key.
+		if rc, err := rights.VerifyReceipt(req.Receipt, nil); err == nil {
+			v.Receipt = p.receiptView(rc, rights.ReceiptSigner(req.Receipt))
 		} else {
 			p.Log.Error("privacy page: a stored receipt does not verify", "request", req.ID, "err", err)
 		}
@@ -220,8 +223,8 @@ func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token s
 // receiptView tells a receipt in plain words: each system by its label,
 // what was done there, and only the steps that did something; the systems
 // that held nothing are named once, together.
-func (p *Pages) receiptView(rc rights.Receipt) *receiptView {
-	v := &receiptView{KeyURL: rights.ReceiptKeyPath, Fingerprint: p.Rights.ReceiptPublicKey()}
+func (p *Pages) receiptView(rc rights.Receipt, signer string) *receiptView {
+	v := &receiptView{KeyURL: rights.ReceiptKeyPath, Fingerprint: signer}
 	found := map[string]bool{}
 	var order []string
 	for _, st := range rc.Steps {
