@@ -44,6 +44,7 @@ usage:
   steward requests receipt ID                     print and verify an erasure receipt
   steward records export [--format json|csv|md]   the records of processing (GDPR Art. 30), from the registry in force
                          [--lang en|de] [--out FILE]
+  steward receipt verify FILE --public-key KEY    check a downloaded erasure receipt offline
   steward connectors check [--rights FILE]        test every connector's settings and reach
   steward version                                 print the module version and VCS revision this binary was built from
 `
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRequests(ctx, args[1:], stdout)
 	case "mail":
 		err = cmdMail(ctx, args[1:], stdout)
+	case "receipt":
+		err = cmdReceipt(args[1:], stdout)
 	case "connectors":
 		err = cmdConnectors(ctx, args[1:], stdout)
 	case "log":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/rights"
 )
 
 // cmdRequests works with data subject requests from the command line.
@@ -72,6 +73,9 @@ func cmdConnectors(ctx context.Context, args []string, stdout io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(stdout, "ok   %s\n", c.Name())
+		if l, ok := c.(rights.Labelled); !ok || l.Label() == "" {
+			fmt.Fprintf(stdout, "note: %s has no label: status pages and receipts name it %q to the person; give it label: in its settings\n", c.Name(), c.Name())
+		}
 	}
 	if srv.Rights.Identity == nil {
 		fmt.Fprintln(stdout, "note: no identity connector is configured; requests are executed without an account check")

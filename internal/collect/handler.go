@@ -112,6 +112,9 @@ func (c *Collector) ServeAliased(w http.ResponseWriter, r *http.Request, ds *reg
 
 func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.Dataset) {
 	start := time.Now()
+	// The server's clock dates the request once: events, drops and the
+	// day they are counted on.
+	now := c.Clock.Now()
 	label := "unknown"
 	if ds != nil {
 		label = ds.Name
@@ -121,18 +124,17 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	if ds == nil {
 		if name := r.PathValue("dataset"); name != "" && c.UnderReview != nil {
 			if why := c.UnderReview(name, ""); why != "" {
-				c.Metrics.rejected(label, "unapproved")
+				c.Metrics.rejected(now, label, "unapproved")
 				problem.New(w, http.StatusForbidden, "unapproved-dataset", "dataset "+name+" is "+why)
 				return
 			}
 		}
-		c.Metrics.rejected(label, "unknown_dataset")
+		c.Metrics.rejected(now, label, "unknown_dataset")
 		problem.New(w, http.StatusNotFound, "unknown-dataset", "no dataset of that name is declared in the registry")
 		return
 	}
-	now := c.Clock.Now()
 	if ds.Expired(now) {
-		c.Metrics.rejected(label, "expired")
+		c.Metrics.rejected(now, label, "expired")
 		problem.New(w, http.StatusGone, "expired-dataset",
 			fmt.Sprintf("dataset %s expired on %s and is no longer collected", ds.Name, ds.Expires.Format(time.DateOnly)))
 		return
@@ -143,22 +145,22 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		return
 	}
 	if c.limiter != nil && !c.limiter.Allow(c.IPs.Addr(r)) {
-		c.Metrics.rejected(label, "rate_limited")
+		c.Metrics.rejected(now, label, "rate_limited")
 		w.Header().Set("Retry-After", "1")
 		problem.New(w, http.StatusTooManyRequests, "rate-limited", "too many requests from your network; retry later")
 		return
 	}
-	body, ok := c.readBody(w, r, label)
+	body, ok := c.readBody(w, r, now, label)
 	if !ok {
 		return
 	}
 	if !jsonContent(r.Header.Get("Content-Type")) {
-		c.Metrics.rejected(label, "content_type")
+		c.Metrics.rejected(now, label, "content_type")
 		problem.New(w, http.StatusUnsupportedMediaType, "content-type", "send the event as application/json (UTF-8)")
 		return
 	}
 	if typ, detail := c.authorise(r, ds); typ != "" {
-		c.Metrics.rejected(label, typ)
+		c.Metrics.rejected(now, label, typ)
 		status := http.StatusForbidden
 		if typ == "write-key" {
 			status = http.StatusUnauthorized
@@ -174,21 +176,21 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 		if raw, err := Decode(body, c.Config.Limits); err == nil && len(raw) > 0 {
 			n = len(raw)
 		}
-		c.Metrics.dropped(label, reason, n)
+		c.Metrics.dropped(now, label, reason, n)
 		w.Header().Set(consent.NotStoredHeader, reason)
 		writeJSON(w, http.StatusOK, Result{Dropped: n, Reasons: map[string]int{reason: n}})
 		return
 	}
 	raw, err := Decode(body, c.Config.Limits)
 	if err != nil {
-		c.Metrics.rejected(label, "malformed")
+		c.Metrics.rejected(now, label, "malformed")
 		problem.New(w, http.StatusBadRequest, "malformed", err.Error())
 		return
 	}
 	events, res, fieldErrs := c.prepare(ds, raw, r, now)
 	if len(fieldErrs) > 0 {
 		status, typ, reason := c.refusal(ds, fieldErrs)
-		c.Metrics.rejected(label, reason)
+		c.Metrics.rejected(now, label, reason)
 		detail := invalidDetail(fieldErrs)
 		if status != http.StatusBadRequest {
 			// Not invalid: declared, but not (or no longer) approved for collection.
@@ -203,7 +205,7 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 	if len(events) > 0 {
 		stored, err := c.Batcher.Write(r.Context(), events)
 		if err != nil {
-			c.Metrics.rejected(label, "unavailable")
+			c.Metrics.rejected(now, label, "unavailable")
 			c.Log.Error("collect: write failed", "dataset", ds.Name, "events", len(events), "err", err)
 			w.Header().Set("Retry-After", "5")
 			problem.New(w, http.StatusServiceUnavailable, "unavailable", "storage is unavailable; nothing was stored, retry later")
@@ -217,9 +219,9 @@ func (c *Collector) serve(w http.ResponseWriter, r *http.Request, ds *registry.D
 			}
 		}
 	}
-	c.Metrics.accepted(label, res.Accepted)
+	c.Metrics.accepted(now, label, res.Accepted)
 	for reason, n := range res.Reasons {
-		c.Metrics.dropped(label, reason, n)
+		c.Metrics.dropped(now, label, reason, n)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -258,9 +260,9 @@ func (res *Result) drop(reason string) {
 	res.Dropped++
 }
 
-func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, label string) ([]byte, bool) {
+func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, now time.Time, label string) ([]byte, bool) {
 	tooLarge := func() ([]byte, bool) {
-		c.Metrics.rejected(label, "too_large")
+		c.Metrics.rejected(now, label, "too_large")
 		problem.New(w, http.StatusRequestEntityTooLarge, "too-large",
 			fmt.Sprintf("the body is larger than %d bytes; send fewer events per request", c.Config.MaxBody))
 		return nil, false
@@ -273,7 +275,7 @@ func (c *Collector) readBody(w http.ResponseWriter, r *http.Request, label strin
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		c.Metrics.rejected(label, "unreadable")
+		c.Metrics.rejected(now, label, "unreadable")
 		problem.New(w, http.StatusBadRequest, "unreadable", "the request body could not be read")
 		return nil, false
 	}

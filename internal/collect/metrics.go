@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/steward-privacy/steward/internal/volume"
 )
 
 // Metrics are the collection pipeline's Prometheus series. Labels are
@@ -14,6 +16,15 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	batch    prometheus.Histogram
+	// Days, when set, also counts every outcome per dataset and day, for
+	// the portal's collection chart (package volume).
+	Days Tally
+}
+
+// Tally counts collection outcomes per day (volume.Tally): in memory, so
+// the request pays a map update, not a write.
+type Tally interface {
+	Add(at time.Time, dataset, outcome, reason string, n int)
 }
 
 // NewMetrics registers the collection metrics with reg.
@@ -49,16 +60,27 @@ func (m *Metrics) observe(dataset string, d time.Duration) {
 	m.latency.WithLabelValues(dataset).Observe(d.Seconds())
 }
 
-func (m *Metrics) accepted(dataset string, n int) {
+// accepted, dropped and rejected count a request's outcome; at is its
+// time on the server's clock, which dates the daily count.
+func (m *Metrics) accepted(at time.Time, dataset string, n int) {
 	if n > 0 {
 		m.events.WithLabelValues(dataset, "accepted", "").Add(float64(n))
+		m.day(at, dataset, volume.Accepted, "", n)
 	}
 }
 
-func (m *Metrics) dropped(dataset, reason string, n int) {
+func (m *Metrics) dropped(at time.Time, dataset, reason string, n int) {
 	m.events.WithLabelValues(dataset, "dropped", reason).Add(float64(n))
+	m.day(at, dataset, volume.Dropped, reason, n)
 }
 
-func (m *Metrics) rejected(dataset, reason string) {
+func (m *Metrics) rejected(at time.Time, dataset, reason string) {
 	m.requests.WithLabelValues(dataset, reason).Inc()
+	m.day(at, dataset, volume.Rejected, reason, 1)
+}
+
+func (m *Metrics) day(at time.Time, dataset, outcome, reason string, n int) {
+	if m.Days != nil {
+		m.Days.Add(at, dataset, outcome, reason, n)
+	}
 }

@@ -41,6 +41,21 @@ type Events struct {
 	Settle time.Duration
 	// Clock dates the list's rows; nil is the real clock.
 	Clock clock.Clock
+	// Words names the event store for the person (rights.Labelled);
+	// empty means DefaultEventsLabel.
+	Words string
+}
+
+// DefaultEventsLabel is how the person reads steward's own event store
+// unless the requests settings say otherwise (requests.events_label).
+const DefaultEventsLabel = "Usage data we collected"
+
+// Label implements rights.Labelled.
+func (e *Events) Label() string {
+	if e.Words != "" {
+		return e.Words
+	}
+	return DefaultEventsLabel
 }
 
 // EventStore is what the events connector needs of the store.
@@ -169,7 +184,12 @@ func (e *Events) Purge(ctx context.Context, s rights.Subject) (rights.Result, er
 }
 
 // Export lists the person's events, one table per dataset.
-func (e *Events) Export(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
+func (e *Events) Export(ctx context.Context, s rights.Subject) (rights.Export, error) {
+	tables, err := e.tables(ctx, s)
+	return rights.Export{Tables: tables, Attempts: 1}, err
+}
+
+func (e *Events) tables(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
 	var out []rights.Table
 	for _, ds := range e.Registry.Current().Datasets {
 		t := rights.Table{Name: ds.Name, Columns: []string{"received_at", "data"}}

@@ -29,6 +29,8 @@ type File struct {
 		SupportEmail   string         `yaml:"support_email"`
 		SupportWebhook string         `yaml:"support_webhook"`
 		Controller     string         `yaml:"controller"`
+		// EventsLabel names steward's own event store for the person.
+		EventsLabel string `yaml:"events_label"`
 	} `yaml:"requests"`
 	// Identity names the SQL connector whose identity queries resolve
 	// accounts.
@@ -108,6 +110,9 @@ func Load(path string, cfg *rights.Config, events *Events) (*Set, error) {
 	}
 	if rq.Controller != "" {
 		cfg.Controller = rq.Controller
+	}
+	if rq.EventsLabel != "" {
+		events.Words = rq.EventsLabel
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)

@@ -111,6 +111,9 @@ func NewSQL(cfg SQLConfig) (*SQL, error) {
 // Name implements rights.Connector.
 func (c *SQL) Name() string { return c.cfg.Name }
 
+// Label implements rights.Labelled.
+func (c *SQL) Label() string { return c.cfg.Label }
+
 // Close closes the database.
 func (c *SQL) Close() error { return c.db.Close() }
 
@@ -226,7 +229,12 @@ func (c *SQL) each(ctx context.Context, s rights.Subject, fn func(*sql.Tx, SQLTa
 }
 
 // Export returns every row of every table that is about the person.
-func (c *SQL) Export(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
+func (c *SQL) Export(ctx context.Context, s rights.Subject) (rights.Export, error) {
+	tables, err := c.tables(ctx, s)
+	return rights.Export{Tables: tables, Attempts: 1}, err
+}
+
+func (c *SQL) tables(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
 	var out []rights.Table
 	for _, t := range c.cfg.Tables {
 		v := value(t, s)

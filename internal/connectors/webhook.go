@@ -63,6 +63,9 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 // Name implements rights.Connector.
 func (w *Webhook) Name() string { return w.cfg.Name }
 
+// Label implements rights.Labelled.
+func (w *Webhook) Label() string { return w.cfg.Label }
+
 // Sign returns the signature header value for body at ts.
 func Sign(secret string, ts int64, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
@@ -99,11 +102,14 @@ type answer struct {
 	Tables []json.RawMessage `json:"tables"`
 }
 
-func (w *Webhook) call(ctx context.Context, phase string, s rights.Subject) (answer, int, error) {
+// call makes the signed call, retrying what may pass later, and returns
+// the answer, its HTTP status and how many calls it made.
+func (w *Webhook) call(ctx context.Context, phase string, s rights.Subject) (answer, int, int, error) {
 	body, _ := json.Marshal(call{RequestID: s.RequestID, Phase: phase, Subject: map[string]any{
 		"account_id": s.AccountID, "email": s.Email, "app_user_id": s.AppUserID}})
 	var last error
-	for attempt := 0; attempt <= w.cfg.Retries; attempt++ {
+	attempt := 0
+	for ; attempt <= w.cfg.Retries; attempt++ {
 		if attempt > 0 {
 			w.Sleep(time.Duration(1<<attempt) * 500 * time.Millisecond)
 		}
@@ -119,37 +125,40 @@ func (w *Webhook) call(ctx context.Context, phase string, s rights.Subject) (ans
 		}
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
+		calls := attempt + 1
 		switch {
 		case resp.StatusCode == http.StatusAccepted:
-			return answer{}, resp.StatusCode, nil
+			return answer{}, resp.StatusCode, calls, nil
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			var a answer
 			if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &a) != nil {
-				return a, resp.StatusCode, fmt.Errorf("%s answered %d with a body that is not JSON", w.cfg.Name, resp.StatusCode)
+				return a, resp.StatusCode, calls, fmt.Errorf("%s answered %d with a body that is not JSON", w.cfg.Name, resp.StatusCode)
 			}
-			return a, resp.StatusCode, nil
+			return a, resp.StatusCode, calls, nil
 		case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
 			// The app refuses the call itself: retrying will not help.
-			return answer{}, resp.StatusCode, fmt.Errorf("%s refused the %s call: HTTP %d", w.cfg.Name, phase, resp.StatusCode)
+			return answer{}, resp.StatusCode, calls, fmt.Errorf("%s refused the %s call: HTTP %d", w.cfg.Name, phase, resp.StatusCode)
 		default:
 			last = fmt.Errorf("%s answered HTTP %d", w.cfg.Name, resp.StatusCode)
 		}
 	}
-	return answer{}, 0, fmt.Errorf("%w (after %d attempts)", last, w.cfg.Retries+1)
+	// The calls are counted on the step (rights.Result.Attempts), not
+	// repeated in the error, so the two cannot disagree.
+	return answer{}, 0, attempt, last
 }
 
 func (w *Webhook) phase(ctx context.Context, phase string, s rights.Subject) (rights.Result, error) {
-	a, status, err := w.call(ctx, phase, s)
+	a, status, calls, err := w.call(ctx, phase, s)
 	if err != nil {
-		return rights.Result{}, err
+		return rights.Result{Attempts: calls}, err
 	}
 	if status == http.StatusAccepted {
-		return rights.Result{Pending: true, Detail: "accepted; waiting for the app's completion callback"}, nil
+		return rights.Result{Pending: true, Detail: "accepted; waiting for the app's completion callback", Attempts: calls}, nil
 	}
 	if a.Detail == "" {
 		a.Detail = phase + " done by the app"
 	}
-	return rights.Result{Count: a.Count, Detail: a.Detail}, nil
+	return rights.Result{Count: a.Count, Detail: a.Detail, Attempts: calls}, nil
 }
 
 // Deactivate asks the app to deactivate the account now.
@@ -163,15 +172,15 @@ func (w *Webhook) Purge(ctx context.Context, s rights.Subject) (rights.Result, e
 }
 
 // Export asks the app for what it holds: {"tables":[{"name","columns","rows"}]}.
-func (w *Webhook) Export(ctx context.Context, s rights.Subject) ([]rights.Table, error) {
-	a, status, err := w.call(ctx, rights.PhaseExport, s)
+func (w *Webhook) Export(ctx context.Context, s rights.Subject) (rights.Export, error) {
+	a, status, calls, err := w.call(ctx, rights.PhaseExport, s)
+	out := rights.Export{Attempts: calls}
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if status == http.StatusAccepted {
-		return nil, fmt.Errorf("%s: exports must be answered at once (HTTP 200), not later", w.cfg.Name)
+		return out, fmt.Errorf("%s: exports must be answered at once (HTTP 200), not later", w.cfg.Name)
 	}
-	var out []rights.Table
 	for _, raw := range a.Tables {
 		var t struct {
 			Name    string     `json:"name"`
@@ -179,15 +188,15 @@ func (w *Webhook) Export(ctx context.Context, s rights.Subject) ([]rights.Table,
 			Rows    [][]string `json:"rows"`
 		}
 		if err := json.Unmarshal(raw, &t); err != nil {
-			return nil, fmt.Errorf("%s: export table is not {name, columns, rows}", w.cfg.Name)
+			return out, fmt.Errorf("%s: export table is not {name, columns, rows}", w.cfg.Name)
 		}
-		out = append(out, rights.Table{Name: t.Name, Columns: t.Columns, Rows: t.Rows})
+		out.Tables = append(out.Tables, rights.Table{Name: t.Name, Columns: t.Columns, Rows: t.Rows})
 	}
 	return out, nil
 }
 
 // Check calls the endpoint with phase "check"; the app answers 2xx.
 func (w *Webhook) Check(ctx context.Context) error {
-	_, _, err := w.call(ctx, "check", rights.Subject{RequestID: "check"})
+	_, _, _, err := w.call(ctx, "check", rights.Subject{RequestID: "check"})
 	return err
 }

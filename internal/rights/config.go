@@ -21,6 +21,35 @@ func (l Law) Due(t time.Time) time.Time { return t.AddDate(0, l.Months, l.Days) 
 // Extended is the deadline after the extension.
 func (l Law) Extended(due time.Time) time.Time { return due.AddDate(0, l.ExtendMonths, l.ExtendDays) }
 
+// Words says the time the law gives, for people: "one month", "45 days".
+func (l Law) Words() string { return span(l.Months, l.Days) }
+
+// ExtensionWords says the extension the law allows ("" for none).
+func (l Law) ExtensionWords() string { return span(l.ExtendMonths, l.ExtendDays) }
+
+func span(months, days int) string {
+	count := func(n int, unit string) string {
+		switch n {
+		case 1:
+			return "one " + unit
+		case 2:
+			return "two " + unit + "s"
+		case 3:
+			return "three " + unit + "s"
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case months > 0 && days > 0:
+		return count(months, "month") + " and " + count(days, "day")
+	case months > 0:
+		return count(months, "month")
+	case days > 0:
+		return count(days, "day")
+	}
+	return ""
+}
+
 // Config holds the rules requests follow.
 type Config struct {
 	// PublicURL is where people reach steward (links in e-mails).

@@ -21,6 +21,10 @@ type Result struct {
 	// Pending: the system accepted the work and will report completion
 	// through its callback; the step waits without failing.
 	Pending bool
+	// Attempts is how many calls to the system the step made, retries
+	// included; zero means one. A connector returns it with its error too,
+	// so a failed step counts every try.
+	Attempts int
 }
 
 // Table is one table (or kind of record) of an access export.
@@ -28,6 +32,13 @@ type Table struct {
 	Name    string
 	Columns []string
 	Rows    [][]string
+}
+
+// Export is what one system holds about the subject.
+type Export struct {
+	Tables []Table
+	// Attempts is as in Result.
+	Attempts int
 }
 
 // Connector is one system that holds personal data. Every method is
@@ -40,7 +51,30 @@ type Connector interface {
 	// Purge removes the subject's data for good.
 	Purge(ctx context.Context, s Subject) (Result, error)
 	// Export gathers what the system holds about the subject.
-	Export(ctx context.Context, s Subject) ([]Table, error)
+	Export(ctx context.Context, s Subject) (Export, error)
 	// Check tests the configuration and reach before any request needs it.
 	Check(ctx context.Context) error
+}
+
+// Labelled is a connector with words for people: pages and receipts name
+// the system by its label ("Your account in the Example app") rather than
+// by its connector's name, which is steward's own.
+type Labelled interface {
+	Label() string
+}
+
+// Label is how pages for the person name a system: its connector's label,
+// or the connector's name when it has none (`steward connectors check`
+// says so).
+func (s *Service) Label(system string) string {
+	for _, c := range s.Connectors {
+		if c.Name() != system {
+			continue
+		}
+		if l, ok := c.(Labelled); ok && l.Label() != "" {
+			return l.Label()
+		}
+		break
+	}
+	return system
 }

@@ -40,11 +40,8 @@ func (s *Service) Execute(ctx context.Context, id, actor string) (store.Request,
 	if err != nil {
 		return r, err
 	}
-	if Status(r.Status) != InProgress {
-		return r, fmt.Errorf("%w: only a request in progress can be executed (this one is %s)", ErrNotReady, Status(r.Status).Words())
-	}
-	if r.EmailConfirmedAt.IsZero() {
-		return r, fmt.Errorf("%w: the person has not confirmed the request by e-mail yet", ErrNotReady)
+	if why := cannotExecute(r); why != "" {
+		return r, fmt.Errorf("%w: %s", ErrNotReady, why)
 	}
 	// The identity check: the account must be the one whose e-mail the
 	// requester proved to own.
@@ -174,7 +171,7 @@ func (s *Service) runPhase(ctx context.Context, r store.Request, subj Subject, p
 		} else {
 			res, err = c.Purge(ctx, subj)
 		}
-		if err := s.saveStep(ctx, r.ID, c.Name(), phase, started, res, err); err != nil {
+		if err := s.saveStep(ctx, r.ID, c.Name(), phase, started, res, tries(res), err); err != nil {
 			return err
 		}
 		if err != nil {
@@ -200,7 +197,8 @@ func (s *Service) CompleteStep(ctx context.Context, id, connector, phase string,
 	if prev.Status != StepPending {
 		return fmt.Errorf("%w: no step of %s in %s is waiting for completion", ErrNotReady, connector, phase)
 	}
-	if err := s.saveStep(ctx, id, connector, phase, prev.StartedAt, res, stepErr); err != nil {
+	// The callback reports on the call already counted; it is no new try.
+	if err := s.saveStep(ctx, id, connector, phase, prev.StartedAt, res, 0, stepErr); err != nil {
 		return err
 	}
 	_, err = s.Run(ctx, id)
@@ -210,10 +208,16 @@ func (s *Service) CompleteStep(ctx context.Context, id, connector, phase string,
 	return err
 }
 
-func (s *Service) saveStep(ctx context.Context, id, connector, phase string, started time.Time, res Result, stepErr error) error {
+// tries is how many times a step's run tried its system: each call a
+// connector made, its own retries included, so the portal's count, the
+// error and the system's logs agree.
+func tries(res Result) int { return max(res.Attempts, 1) }
+
+// saveStep records a step, adding attempts to the tries counted before.
+func (s *Service) saveStep(ctx context.Context, id, connector, phase string, started time.Time, res Result, attempts int, stepErr error) error {
 	prev, _ := s.step(ctx, id, connector, phase)
 	st := store.RequestStep{RequestID: id, Connector: connector, Phase: phase, Status: StepDone, Count: res.Count, Detail: res.Detail,
-		Attempts: prev.Attempts + 1, StartedAt: started, FinishedAt: s.Clock.Now().UTC()}
+		Attempts: prev.Attempts + attempts, StartedAt: started, FinishedAt: s.Clock.Now().UTC()}
 	if res.Pending && stepErr == nil {
 		st.Status, st.FinishedAt = StepPending, time.Time{}
 	}

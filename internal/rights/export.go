@@ -26,12 +26,14 @@ func (s *Service) runExport(ctx context.Context, r store.Request, subj Subject, 
 	var systems []system
 	for _, c := range s.Connectors {
 		started := s.Clock.Now().UTC()
-		tables, err := c.Export(ctx, subj)
+		ex, err := c.Export(ctx, subj)
+		tables := ex.Tables
 		var count int64
 		for _, t := range tables {
 			count += int64(len(t.Rows))
 		}
-		if err := s.saveStep(ctx, r.ID, c.Name(), PhaseExport, started, Result{Count: count, Detail: fmt.Sprintf("gathered %d records", count)}, err); err != nil {
+		res := Result{Count: count, Detail: fmt.Sprintf("gathered %d records", count), Attempts: ex.Attempts}
+		if err := s.saveStep(ctx, r.ID, c.Name(), PhaseExport, started, res, tries(res), err); err != nil {
 			return r, err
 		}
 		if err != nil {

@@ -97,6 +97,32 @@ func (s Status) Words() string {
 	return string(s)
 }
 
+// Statuses lists every status in lifecycle order.
+func Statuses() []Status {
+	return []Status{WaitingForEmail, Received, InProgress, WaitingForUser, Done, Rejected}
+}
+
+// Label names the status for staff, short enough for a table cell.
+func (s Status) Label() string {
+	switch s {
+	case WaitingForEmail:
+		return "Awaiting confirmation"
+	case Received:
+		return "Received"
+	case InProgress:
+		return "In progress"
+	case WaitingForUser:
+		return "Waiting for the person"
+	case Done:
+		return "Done"
+	case Rejected:
+		return "Rejected"
+	case "":
+		return "—"
+	}
+	return string(s)
+}
+
 func (a Action) pastTense() string {
 	switch a {
 	case Confirm:

@@ -73,7 +73,7 @@ Your {{.Type}} request {{.ID}} is complete.
 {{if eq .Type "erasure"}}
 The personal data we held about you has been erased from every system that
 held it; the request's page lists each one with what was done and when, and
-a signed receipt you can keep.
+offers a signed receipt to download and keep, which anyone can check.
 {{else}}
 Your data is ready to download from the request's page until {{.ExportUntil}}.
 {{end}}

@@ -42,7 +42,7 @@ func (c *recorder) Deactivate(_ context.Context, s Subject) (Result, error) {
 	return c.count("deactivate", s)
 }
 func (c *recorder) Purge(_ context.Context, s Subject) (Result, error) { return c.count("purge", s) }
-func (c *recorder) Export(context.Context, Subject) ([]Table, error)   { return nil, nil }
+func (c *recorder) Export(context.Context, Subject) (Export, error)    { return Export{}, nil }
 func (c *recorder) Check(context.Context) error                        { return nil }
 
 func newService(t *testing.T) (*Service, *clock.Fake, *recorder) {

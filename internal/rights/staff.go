@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/notify"
@@ -25,6 +26,33 @@ func (s *Service) Request(ctx context.Context, id string) (store.Request, error)
 // List returns one page of requests, newest first, and the total matching.
 func (s *Service) List(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {
 	return s.Store.ListRequests(ctx, f)
+}
+
+// OpenStatuses and ClosedStatuses split the lifecycle's statuses.
+func OpenStatuses() (out []string) {
+	for _, s := range Statuses() {
+		if s.Open() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+// ClosedStatuses are the final statuses.
+func ClosedStatuses() (out []string) {
+	for _, s := range Statuses() {
+		if !s.Open() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+// Counts is the portal's summary: requests by status, and the open ones
+// overdue now or due within soon.
+func (s *Service) Counts(ctx context.Context, soon time.Duration) (store.RequestCounts, error) {
+	now := s.Clock.Now().UTC()
+	return s.Store.CountRequests(ctx, OpenStatuses(), now, now.Add(soon))
 }
 
 // Detail is everything the portal shows of one request.
@@ -65,6 +93,52 @@ func (s *Service) Take(ctx context.Context, id, actor string) (store.Request, er
 	return s.transition(ctx, r, Take, actor, "taken by "+actor, nil)
 }
 
+// Offer is which of support's actions can work on a request as it is:
+// the portal offers only these, and the actions refuse the rest with the
+// reasons given here, so nobody is offered a button that cannot work.
+type Offer struct {
+	Take, Ask, Execute, Reject, Extend bool
+	// NoAsk and NoExecute say why a request in progress cannot be asked
+	// about or executed yet ("" when it can, or when it is not in
+	// progress, where neither is expected).
+	NoAsk, NoExecute string
+}
+
+// Offers is what support may do with r now.
+func Offers(r store.Request) Offer {
+	st := Status(r.Status)
+	o := Offer{Take: st == Received, Reject: st.Open(), Extend: st.Open() && r.ExtensionReason == ""}
+	if st == InProgress {
+		o.NoAsk, o.NoExecute = cannotAsk(r), cannotExecute(r)
+		o.Ask, o.Execute = o.NoAsk == "", o.NoExecute == ""
+	}
+	return o
+}
+
+// cannotExecute says why r cannot be executed, or "".
+func cannotExecute(r store.Request) string {
+	switch {
+	case Status(r.Status) != InProgress:
+		return "only a request in progress can be executed (this one is " + Status(r.Status).Words() + ")"
+	case r.Email == "":
+		return "nobody has confirmed this request, and nobody can: no e-mail address is known for it (no account is linked to this Facebook user). Reject it with a reason"
+	case r.EmailConfirmedAt.IsZero():
+		return "the person has not confirmed the request by e-mail yet; it can be executed once they follow the link sent to " + r.Email
+	}
+	return ""
+}
+
+// cannotAsk says why the person cannot be asked a question about r, or "".
+func cannotAsk(r store.Request) string {
+	switch {
+	case Status(r.Status) != InProgress:
+		return "only a request in progress can be asked about (this one is " + Status(r.Status).Words() + ")"
+	case r.Email == "":
+		return "there is no e-mail address to send a question to"
+	}
+	return ""
+}
+
 // AskUser sends the person a question; the request waits for the answer.
 func (s *Service) AskUser(ctx context.Context, id, actor, question string) (store.Request, error) {
 	if err := checkText("question", question, true); err != nil {
@@ -77,6 +151,9 @@ func (s *Service) AskUser(ctx context.Context, id, actor, question string) (stor
 	r, err := s.get(ctx, id)
 	if err != nil {
 		return r, err
+	}
+	if why := cannotAsk(r); why != "" {
+		return r, fmt.Errorf("%w: %s", ErrNotReady, why)
 	}
 	r.Question, r.Answer = question, ""
 	return s.transition(ctx, r, Ask, actor, "asked the person: "+question, nil)

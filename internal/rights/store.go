@@ -16,6 +16,9 @@ type Store interface {
 	GetRequest(ctx context.Context, id string) (store.Request, error)
 	RequestBySubject(ctx context.Context, subjectKey, typ string) (store.Request, error)
 	ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error)
+	CountRequests(ctx context.Context, open []string, now, soon time.Time) (store.RequestCounts, error)
+	RequestFlows(ctx context.Context, closed []string, origin time.Time, period time.Duration) ([]store.RequestFlow, error)
+	RequestCompletions(ctx context.Context, status string, since time.Time) ([]store.RequestCompletion, error)
 	RequestsInStatus(ctx context.Context, status string, before time.Time) ([]store.Request, error)
 	RequestHistory(ctx context.Context, id string) ([]store.RequestEvent, error)
 	// Steps are written outside transitions: each records a connector's

@@ -311,7 +311,15 @@ func TestDirectorySignIn(t *testing.T) {
 	if s, _, _ := p.get("/admin/requests"); s != 200 {
 		t.Fatalf("support from the directory in the portal: %d", s)
 	}
-	// Several groups: the person picks a role they hold.
+	// Several groups: the person names a role they hold, in a field that
+	// lists none.
+	_, form, _ := newPage(t, n.http.URL).get("/login")
+	if !strings.Contains(form, `<input id="role" name="role" type="text"`) || strings.Contains(form, "<select") || strings.Contains(form, "auditor") {
+		t.Fatalf("the directory's sign-in form: %s", form)
+	}
+	if s, body, _ := newPage(t, n.http.URL).login(alice.Login, alice.Password, "overlord", ""); s != 400 || !strings.Contains(body, "no role of that name") {
+		t.Fatalf("a role that does not exist: %d %s", s, body)
+	}
 	bob := ldaptest.Lookup("bob")
 	q := newPage(t, n.http.URL)
 	if s, _, _ := q.login(bob.Login, bob.Password, "auditor", ""); s != 303 {

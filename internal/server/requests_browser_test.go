@@ -130,6 +130,11 @@ func TestErasureInChromium(t *testing.T) {
 	// 1. Alice asks; without the acknowledgement the form comes back with
 	// what she typed.
 	alice.fillRequest(base, email, false)
+	alice.shot("request-form")
+	alice.shows("form", "You can ask Example Ltd", "within one month", "GDPR", "privacy notice", "dpo@example.org")
+	if href := eval[string](alice, `document.querySelector('a[href="/privacy"]') ? "/privacy" : ""`); href != "/privacy" {
+		t.Error("the form does not link to the privacy notice")
+	}
 	if st := alice.press(`form[action="/privacy/requests"] button[type=submit]`); st != 400 {
 		t.Fatalf("without acknowledgement: %d", st)
 	}
@@ -207,7 +212,7 @@ func TestErasureInChromium(t *testing.T) {
 	if st := support.press(`a[href="/admin/requests/` + id + `"]`); st != 200 {
 		t.Fatalf("detail: %d", st)
 	}
-	support.shows("detail", "Request "+id, "received", "Take this request")
+	support.shows("detail", "Request "+id, "Received", "Take this request")
 	detail := base + "/admin/requests/" + id
 
 	// A take form without its CSRF token is refused and changes nothing.
@@ -233,11 +238,11 @@ func TestErasureInChromium(t *testing.T) {
 	if st := support.press(`form[action$="/take"] button[type=submit]`); st != 200 {
 		t.Fatalf("take: %d", st)
 	}
-	support.shows("taken", "You took the request.", "in_progress", "taken by support@staff.example.org", "Execute (erasure)")
+	support.shows("taken", "You took the request.", "In progress", "taken by support@staff.example.org", "Execute (erasure)")
 	if st := support.press(`form[action$="/execute"] button[type=submit]`); st != 200 {
 		t.Fatalf("execute: %d", st)
 	}
-	support.shows("executed", "Execution ran; see the steps below.", "in_progress", "Purge after", "deactivate")
+	support.shows("executed", "Execution ran; see the steps below.", "In progress", "Purge after", "deactivate")
 	appDB, err := sql.Open("sqlite", app.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +282,16 @@ func TestErasureInChromium(t *testing.T) {
 		t.Fatalf("after signing in again: at %s", support.location())
 	}
 	page := support.shows("done in the portal", "purge")
-	if st := support.status(); st != "done" {
+	support.shot("portal-detail-done")
+	// At a small laptop's width the steps and history still fit: words
+	// wrap between words, and nothing needs a sideways scroll.
+	support.do(chromedp.EmulateViewport(800, 600))
+	support.open(detail)
+	if over := eval[int](support, `[...document.querySelectorAll(".scroll")].filter(d => d.scrollWidth > d.clientWidth + 1).length`); over != 0 {
+		t.Errorf("%d tables of the request's page need a sideways scroll at 800 px", over)
+	}
+	support.shot("portal-detail-done-800")
+	if st := support.status(); st != "Done" {
 		t.Fatalf("portal status after the purge: %q", st)
 	}
 	if strings.Contains(page, "Take this request") || strings.Contains(page, "Execute") || strings.Contains(page, "Continue execution") {
@@ -293,12 +307,19 @@ func TestErasureInChromium(t *testing.T) {
 	if st := alice.open(statusLink); st != 200 {
 		t.Fatalf("status page: %d", st)
 	}
-	page = alice.shows("done for alice", "Erasure of your personal data", "The request is done.", "Erasure receipt")
+	// What was erased where, in words: each system by its label, no
+	// connector names, no empty steps.
+	page = alice.shows("done for alice", "Erasure of your personal data", "The request is done.", "What we erased",
+		"Your account and comments in the Example app", "3 records erased", "made unusable at once (1 record)",
+		"Download the signed receipt", "/.well-known/steward-receipt-key.pem")
 	if st := alice.status(); st != "done" {
 		t.Fatalf("status page says %q", st)
 	}
-	if strings.Contains(page, "support@staff.example.org") {
-		t.Fatalf("the status page names staff:\n%s", page)
+	alice.shot("status-done")
+	for _, internal := range []string{"support@staff.example.org", "app_db", "steward-events", "0 records", "deleted 0"} {
+		if strings.Contains(page, internal) {
+			t.Fatalf("the status page shows %q:\n%s", internal, page)
+		}
 	}
 	t.Logf("walked through in %s", time.Since(started).Round(time.Millisecond))
 }

@@ -108,6 +108,7 @@ func requestsNodeWith(t *testing.T, dsn string, edit func(*config.Config)) (*nod
 identity: app_db
 connectors:
   - name: app_db
+    label: Your account and comments in the Example app
     kind: sql
     driver: sqlite
     dsn: `+app.dbPath+`
@@ -119,6 +120,7 @@ connectors:
       - {table: users, key: id, match: account_id, action: overwrite, columns: [email, name], overwrite: erased, deactivate: {active: "0"}}
       - {table: comments, key: user_id, match: account_id, action: delete}
   - name: app
+    label: The Example app's own records
     kind: webhook
     url: `+hook.URL+`
     secret: `+appSecret+`
@@ -329,7 +331,9 @@ func TestErasureEndToEnd(t *testing.T) {
 			for _, s := range steps {
 				got[s.Connector+"/"+s.Phase] = fmt.Sprintf("%s %d %d", s.Status, s.Count, s.Attempts)
 			}
-			if got["app_db/deactivate"] != "done 1 1" || got["app/deactivate"] != "done 1 2" || got["steward-events/deactivate"] != "done 0 1" {
+			// Every call counts as an attempt: the app's three failed calls
+			// of the first run, and the retry's one.
+			if got["app_db/deactivate"] != "done 1 1" || got["app/deactivate"] != "done 1 4" || got["steward-events/deactivate"] != "done 0 1" {
 				t.Fatalf("deactivation steps: %v", got)
 			}
 			appDB, _ := sql.Open("sqlite", app.dbPath)
@@ -371,7 +375,7 @@ func TestErasureEndToEnd(t *testing.T) {
 			}
 			// The status page shows the receipt; the history hides staff.
 			_, _, statusPage := formOf(t, b, statusLink)
-			if !strings.Contains(statusPage, "Erasure receipt") || strings.Contains(statusPage, "support@example.org") {
+			if !strings.Contains(statusPage, "What we erased") || !strings.Contains(statusPage, "2 records erased") || strings.Contains(statusPage, "support@example.org") || strings.Contains(statusPage, "steward-events") {
 				t.Fatalf("status page: %s", statusPage)
 			}
 			// Done is done: a new erasure for Alice is a duplicate.
@@ -638,6 +642,18 @@ func TestRequestTimeoutsAndQuestions(t *testing.T) {
 		if r, _ := n.srv.Store.GetRequest(ctx, id); r.Status != string(rights.Rejected) || r.RejectReason == "" {
 			t.Fatalf("%s after 31 days: %+v", id, r)
 		}
+	}
+	// Carol's page says why, shows the question left unanswered and
+	// offers a new request.
+	_, _, page = formOf(t, b, statusLink)
+	for _, want := range []string{"closed without action", "we did not hear back in time", "Our question, which was not answered",
+		"And your user name?", `href="/privacy/requests/new"`} {
+		if !strings.Contains(htmlUnescape(page), want) {
+			t.Fatalf("rejected status page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `action="/privacy/requests/`+sub.Request.ID+`/answer"`) {
+		t.Fatal("a rejected request still takes an answer")
 	}
 	// The expired confirmation link no longer works.
 	deliver(t, n)

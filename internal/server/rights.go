@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	nethttp "net/http"
+	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/auth"
@@ -20,12 +21,12 @@ import (
 // buildRights adds the pages and endpoints of data subject requests to
 // the service package app built.
 func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
-	s.subject = &subject.Pages{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
+	s.subject = &subject.Pages{Rights: s.Rights, Registry: s.Registry, Access: s.Access, IPs: ips, Log: s.Log}
 	if cfg.RequestsPerHour > 0 {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
 	s.subject.LocalMailbox = s.Mailbox != nil
-	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log}
+		s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log, Volume: s.volume, Registry: s.Registry}
 	s.mailbox = &portal.Mailbox{SMTPHost: cfg.SMTP.Host, SubjectKey: s.Rights.EmailSubjectKey,
 		Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	if s.Mailbox != nil {
@@ -50,8 +51,13 @@ func (s *Server) rightsRoutes() {
 	s.publicPage("POST /privacy/requests/{id}/confirm", site, hf(p.Confirm))
 	s.publicPage("POST /privacy/requests/{id}/answer", site, hf(p.Answer))
 	s.publicPage("GET /privacy/requests/{id}/export", site, hf(p.Export))
+	s.publicPage("GET /privacy/requests/{id}/receipt", site, hf(p.Receipt))
+	s.handle("GET "+rights.ReceiptKeyPath, nil, hf(p.ReceiptKey))
+	s.handle("GET "+strings.TrimSuffix(rights.ReceiptKeyPath, ".pem")+".jwk", nil, hf(p.ReceiptKey))
 	staff := rights.Workers
 	s.page("GET /admin/requests", staff, hf(s.portal.List))
+	s.page("GET /admin/requests/trends", staff, hf(s.portal.Trends))
+	s.page("GET /admin/collection", []auth.Role{auth.Admin, auth.DataSteward}, hf(s.portal.Collection))
 	s.page("GET /admin/requests/{id}", staff, hf(s.portal.Detail))
 	s.page("POST /admin/requests/{id}/{action}", staff, hf(s.portal.Act))
 	s.page("GET /admin/mail", staff, hf(s.mailbox.List))

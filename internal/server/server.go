@@ -38,6 +38,7 @@ import (
 	"github.com/steward-privacy/steward/internal/rightsapi"
 	"github.com/steward-privacy/steward/internal/signin"
 	"github.com/steward-privacy/steward/internal/store/backends"
+	"github.com/steward-privacy/steward/internal/volume"
 	"github.com/steward-privacy/steward/internal/web/portal"
 	"github.com/steward-privacy/steward/internal/web/subject"
 	"github.com/steward-privacy/steward/internal/web/ui"
@@ -72,6 +73,8 @@ type Server struct {
 	mailbox   *portal.Mailbox
 	rightsAPI *rightsapi.API
 	batcher   *collect.Batcher
+	// volume counts collection per dataset and day for the portal.
+	volume    *volume.Tally
 	metrics   *prometheus.Registry
 	ready     bool
 	readyMu   sync.RWMutex
@@ -119,6 +122,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Notify.Metrics = notify.NewMetrics(s.metrics, s.Store)
 	s.Sweeper.Metrics = retention.NewMetrics(s.metrics)
 	rights.RegisterMetrics(s.metrics, s.Rights)
+	s.volume = &volume.Tally{Store: s.Store, Log: s.Log}
+	cm.Days = s.volume
 	s.batcher = collect.NewBatcher(s.Store, 1000, cfg.WriteQueue, cm.ObserveBatch)
 	guard := csrf.New([]byte(s.Keyer.Hash("csrf", "v1")))
 	guard.Secure = cfg.SecureCookies
@@ -239,6 +244,7 @@ func (s *Server) Start(ctx context.Context) {
 	go s.Erased.Watch(ctx, s.Config.ErasurePoll)
 	go s.Sweeper.Run(ctx)
 	go s.tickRights(ctx)
+	go s.volume.Run(ctx)
 	nctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { s.Notify.Run(nctx); close(done) }()
@@ -287,6 +293,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.setReady(false)
 		s.batcher.Close()
+		s.lastVolume()
 		s.lastCheckpoint()
 		// The outbox worker finishes the message in hand and records it
 		// before the store closes; its send timeout bounds the wait.
@@ -298,6 +305,16 @@ func (s *Server) Close() {
 		}
 		s.App.Close()
 	})
+}
+
+// lastVolume stores the collection counts since the last flush, once the
+// last event is in.
+func (s *Server) lastVolume() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.volume.Flush(ctx); err != nil {
+		s.Log.Warn("collection volume: the last counts were not stored", "err", err)
+	}
 }
 
 // lastCheckpoint signs the head once the access log has taken its last

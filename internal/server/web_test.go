@@ -61,6 +61,9 @@ func inShell(t *testing.T, what, body string) {
 		t.Errorf("%s: has a script or inline style", what)
 	}
 	for _, m := range regexp.MustCompile(`(?:src|href|action)="([^"]*)"`).FindAllStringSubmatch(body, -1) {
+		if strings.HasPrefix(m[1], "mailto:") {
+			continue // an address to write to; nothing is loaded
+		}
 		// A path on this host, or a place on the same page.
 		if (!strings.HasPrefix(m[1], "/") || strings.HasPrefix(m[1], "//")) && !strings.HasPrefix(m[1], "#") {
 			t.Errorf("%s: refers to %q, not a path on this host", what, m[1])
@@ -162,6 +165,12 @@ func TestPagesShareTheShell(t *testing.T) {
 		if strings.Contains(body, "<nav") {
 			t.Errorf("%s shows staff navigation without a session", path)
 		}
+		// Nobody learns the roles from the sign-in form.
+		for _, role := range auth.Roles {
+			if strings.Contains(body, ">"+string(role)+"<") || strings.Contains(body, `value="`+string(role)+`"`) {
+				t.Errorf("%s names the role %s to an anonymous visitor", path, role)
+			}
+		}
 	}
 	st, body, _ := anon.get("/privacy/requests/r-aaaaaaaaaaaaaaaa?token=x")
 	if st != 404 || !strings.Contains(body, "This link is not valid") || !strings.Contains(body, `href="/privacy/requests/new"`) {
@@ -186,6 +195,22 @@ func TestPagesShareTheShell(t *testing.T) {
 	if st != 400 || !strings.Contains(body, "page must be a whole number") {
 		t.Fatalf("bad filter: %d", st)
 	}
+	st, body, _ = support.get("/admin/requests?due=yesterday&status=lost")
+	if st != 400 || !strings.Contains(body, "unknown status; unknown deadline filter") || !strings.Contains(body, `class="filters"`) {
+		t.Fatalf("bad deadline filter: %d %s", st, body)
+	}
+	// With nothing stored yet, the charts are drawn empty, not broken.
+	st, body, _ = support.get("/admin/requests/trends")
+	if st != 200 || !strings.Contains(body, "No request was completed") || strings.Count(body, "<svg") != 2 {
+		t.Fatalf("trends: %d %s", st, body)
+	}
+	inShell(t, "trends", body)
+	admin := signIn(t, n, auth.Admin)
+	st, body, _ = admin.get("/admin/collection")
+	if st != 200 || !strings.Contains(body, `aria-current="page">Collection</a>`) || !strings.Contains(body, "Nothing was sent to this dataset") {
+		t.Fatalf("collection: %d %s", st, body)
+	}
+	inShell(t, "collection", body)
 
 	// An auditor is not shown the portal, and is told why when they open it.
 	auditor := signIn(t, n, auth.Auditor)

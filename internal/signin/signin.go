@@ -115,8 +115,13 @@ func (s *Service) checkPassword(ctx context.Context, hash, password string) (boo
 
 type view struct {
 	Title, Error, Notice, Next, Login string
-	Roles                             []auth.Role
-	S                                 store.Session
+	// ChooseRole offers a field to name one of several roles. Only the
+	// directory gives a person several (steward's own accounts hold one),
+	// and the form names none of them: an anonymous visitor learns nothing
+	// of who does what.
+	ChooseRole bool
+	Role       string
+	S          store.Session
 }
 
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
@@ -127,7 +132,7 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, pag
 
 // Form handles GET /login.
 func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
-	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), Roles: auth.PersonRoles()}
+	v := view{Title: "Sign in to steward", Next: safeNext(r.URL.Query().Get("next")), ChooseRole: s.Directory != nil}
 	if ss, ok := s.Sessions.Current(r); ok {
 		v.Notice = "You are signed in as " + ss.Name + " (" + ss.Role + "). Signing in again replaces that session."
 	} else if r.URL.Query().Get("signed_out") != "" {
@@ -139,7 +144,7 @@ func (s *Service) Form(w http.ResponseWriter, r *http.Request) {
 // Login handles POST /login.
 func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	v := view{Title: "Sign in to steward", Roles: auth.PersonRoles()}
+	v := view{Title: "Sign in to steward", ChooseRole: s.Directory != nil}
 	fail := func(status int, msg string) {
 		v.Error = msg
 		s.render(w, r, status, "login", v)
@@ -151,7 +156,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 	v.Next = safeNext(r.PostFormValue("next"))
 	login := strings.TrimSpace(r.PostFormValue("login"))
 	password := r.PostFormValue("password")
-	wantRole := r.PostFormValue("role")
+	wantRole := strings.TrimSpace(r.PostFormValue("role"))
 	v.Login = login
 	if login == "" || password == "" {
 		fail(http.StatusBadRequest, "Enter your e-mail (or directory login) and your password.")
@@ -168,8 +173,15 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "The e-mail (or login) or the password "+ui.NotText)
 		return
 	}
+	if wantRole != "" && (!ui.IsText(wantRole) || len(wantRole) > 64) {
+		fail(http.StatusBadRequest, "The role "+ui.NotText)
+		return
+	}
+	v.Role = wantRole
 	if wantRole != "" && !auth.ValidRole(wantRole) {
-		fail(http.StatusBadRequest, "Choose one of the listed roles.")
+		// Refused before the password is checked: the names are in the
+		// docs, so this tells nobody anything, and no guess is spent.
+		fail(http.StatusBadRequest, "There is no role of that name; leave the field empty to sign in with the first role your directory gives you.")
 		return
 	}
 	ctx := r.Context()

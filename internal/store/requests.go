@@ -79,9 +79,38 @@ type RequestStep struct {
 // filter; Search matches an id exactly or an e-mail by prefix.
 type RequestFilter struct {
 	Status, Type, Channel string
-	From, To              time.Time // CreatedAt in [From, To)
-	Search                string
-	Offset, Limit         int
+	// AnyStatus, when not empty, keeps requests in one of these statuses
+	// (the open ones, say, with a filter by deadline).
+	AnyStatus []string
+	From, To  time.Time // CreatedAt in [From, To)
+	// DueFrom and DueBefore select by deadline: DueAt in [DueFrom, DueBefore).
+	DueFrom, DueBefore time.Time
+	Search             string
+	Offset, Limit      int
+}
+
+// RequestCounts is the portal's summary of every request.
+type RequestCounts struct {
+	ByStatus map[string]int
+	// Overdue and DueSoon count the requests in the open statuses asked
+	// for whose deadline has passed, and that fall due before soon.
+	Overdue, DueSoon int
+}
+
+// RequestFlow is how many requests of one channel were opened (created)
+// and closed (entered a final status) in the period starting at Start.
+type RequestFlow struct {
+	Start          time.Time
+	Channel        string
+	Opened, Closed int
+}
+
+// RequestCompletion counts the requests that took Days whole days from
+// receipt to completion, and whether they finished after their deadline.
+type RequestCompletion struct {
+	Days  int
+	Late  bool
+	Count int
 }
 
 // Requests stores data subject requests. Creating and updating a request
@@ -94,7 +123,18 @@ type Requests interface {
 	// key that is not rejected, or ErrNotFound.
 	RequestBySubject(ctx context.Context, subjectKey, typ string) (Request, error)
 	// ListRequests returns one page, newest first, and the total matching.
+	// The page leaves out Receipt, which only a request's own page needs.
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, int, error)
+	// CountRequests counts requests by status, and those in one of the
+	// open statuses that are overdue at now or fall due before soon.
+	CountRequests(ctx context.Context, open []string, now, soon time.Time) (RequestCounts, error)
+	// RequestFlows counts, per channel and per period of the given length
+	// from origin on, the requests created and those that entered one of
+	// the closed statuses. Periods without any are left out.
+	RequestFlows(ctx context.Context, closed []string, origin time.Time, period time.Duration) ([]RequestFlow, error)
+	// RequestCompletions counts the requests that entered status since
+	// then, by whole days from creation and by whether it was after DueAt.
+	RequestCompletions(ctx context.Context, status string, since time.Time) ([]RequestCompletion, error)
 	// RequestsInStatus returns requests that entered status before before.
 	RequestsInStatus(ctx context.Context, status string, before time.Time) ([]Request, error)
 	RequestHistory(ctx context.Context, id string) ([]RequestEvent, error)

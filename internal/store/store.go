@@ -38,6 +38,7 @@ type Store interface {
 	RegistryVersions
 	ErasedSubjects
 	Reviews
+	CollectionVolume
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -181,6 +182,29 @@ func BenchmarkListEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	storetest.ListEvents(b, st)
+}
+
+// BenchmarkRequestList: see storetest.RequestList. Run with
+// STEWARD_BENCH_FRESH=1 for the table as just loaded, before autovacuum
+// has seen it (no planner statistics, no visibility map).
+func BenchmarkRequestList(b *testing.B) {
+	st, err := Open(context.Background(), testSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	settle := func() {
+		if _, err := st.pool.Exec(context.Background(), "VACUUM ANALYZE requests"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if os.Getenv("STEWARD_BENCH_FRESH") != "" {
+		settle = nil
+	}
+	storetest.RequestList(b, st, settle)
 }
 
 func open(t *testing.T, dsn string) *Store {

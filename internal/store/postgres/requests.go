@@ -53,6 +53,9 @@ func (s *Store) RequestBySubject(ctx context.Context, subjectKey, typ string) (s
 	return r, wrap(err)
 }
 
+// listCols are requestCols without the receipt, which a list never shows.
+var listCols = strings.Replace(requestCols, "receipt,", "'' AS receipt,", 1)
+
 func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]store.Request, int, error) {
 	where := " WHERE true"
 	var args []any
@@ -66,6 +69,9 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]stor
 	if f.Status != "" {
 		add("status = ?", f.Status)
 	}
+	if len(f.AnyStatus) > 0 {
+		add("status = ANY(?)", f.AnyStatus)
+	}
 	if f.Type != "" {
 		add("type = ?", f.Type)
 	}
@@ -78,6 +84,12 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]stor
 	if !f.To.IsZero() {
 		add("created_at < ?", f.To)
 	}
+	if !f.DueFrom.IsZero() {
+		add("due_at >= ?", f.DueFrom)
+	}
+	if !f.DueBefore.IsZero() {
+		add("due_at < ?", f.DueBefore)
+	}
 	if f.Search != "" {
 		add("(id = ? OR email LIKE ? ESCAPE '\\')", f.Search, likePrefix(strings.ToLower(f.Search)))
 	}
@@ -86,7 +98,12 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]stor
 		return nil, 0, wrap(err)
 	}
 	n := len(args)
-	rows, err := s.pool.Query(ctx, "SELECT "+requestCols+" FROM requests"+where+" ORDER BY created_at DESC, id LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2), append(args, f.Limit, f.Offset)...)
+	// The page's ids come from the (created_at, id) index alone, so a deep
+	// page skips index entries, not whole rows; only the page's own rows
+	// are read.
+	rows, err := s.pool.Query(ctx, "SELECT "+listCols+" FROM requests WHERE id IN (SELECT id FROM requests"+where+
+		" ORDER BY created_at DESC, id DESC LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2)+") ORDER BY created_at DESC, id DESC",
+		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
@@ -100,6 +117,72 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter) ([]stor
 		out = append(out, r)
 	}
 	return out, total, wrap(rows.Err())
+}
+
+func (s *Store) CountRequests(ctx context.Context, open []string, now, soon time.Time) (store.RequestCounts, error) {
+	c := store.RequestCounts{ByStatus: map[string]int{}}
+	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM requests GROUP BY status")
+	if err != nil {
+		return c, wrap(err)
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return c, wrap(err)
+		}
+		c.ByStatus[st] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(open) == 0 {
+		return c, wrap(err)
+	}
+	// One range scan per open status of the (status, due_at) index.
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE due_at < $1), count(*) FILTER (WHERE due_at >= $1)
+		FROM requests WHERE status = ANY($2) AND due_at < $3`, now.UTC(), open, soon.UTC()).Scan(&c.Overdue, &c.DueSoon)
+	return c, wrap(err)
+}
+
+func (s *Store) RequestFlows(ctx context.Context, closed []string, origin time.Time, period time.Duration) ([]store.RequestFlow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT bucket, channel, sum(opened), sum(closed) FROM (
+		SELECT floor(extract(epoch FROM created_at - $1) / $2)::bigint AS bucket, channel, 1 AS opened, 0 AS closed FROM requests WHERE created_at >= $1
+		UNION ALL
+		SELECT floor(extract(epoch FROM status_at - $1) / $2)::bigint, channel, 0, 1 FROM requests WHERE status = ANY($3) AND status_at >= $1
+	) AS f GROUP BY bucket, channel ORDER BY bucket, channel`, origin.UTC(), period.Seconds(), closed)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.RequestFlow
+	for rows.Next() {
+		var b int64
+		var f store.RequestFlow
+		if err := rows.Scan(&b, &f.Channel, &f.Opened, &f.Closed); err != nil {
+			return nil, wrap(err)
+		}
+		f.Start = origin.Add(time.Duration(b) * period).UTC()
+		out = append(out, f)
+	}
+	return out, wrap(rows.Err())
+}
+
+func (s *Store) RequestCompletions(ctx context.Context, status string, since time.Time) ([]store.RequestCompletion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT floor(extract(epoch FROM status_at - created_at) / 86400)::int AS days, coalesce(status_at > due_at, false) AS late, count(*)
+		FROM requests WHERE status = $1 AND status_at >= $2 GROUP BY days, late ORDER BY days, late`, status, since.UTC())
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []store.RequestCompletion
+	for rows.Next() {
+		var c store.RequestCompletion
+		if err := rows.Scan(&c.Days, &c.Late, &c.Count); err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err())
 }
 
 // likePrefix escapes LIKE's wildcards so a search for "a_b" means that.

@@ -67,3 +67,16 @@ func BenchmarkListEvents(b *testing.B) {
 	}
 	storetest.ListEvents(b, st)
 }
+
+// BenchmarkRequestList: see storetest.RequestList.
+func BenchmarkRequestList(b *testing.B) {
+	st, err := Open(context.Background(), filepath.Join(b.TempDir(), "steward.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	storetest.RequestList(b, st, nil)
+}

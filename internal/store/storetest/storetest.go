@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RegistryVersions", func(t *testing.T) { registryVersions(t, open(t)) })
 	t.Run("ErasedSubjects", func(t *testing.T) { erasedSubjects(t, open(t)) })
 	t.Run("Reviews", func(t *testing.T) { reviews(t, open(t)) })
+	t.Run("RequestSummaries", func(t *testing.T) { requestSummaries(t, open(t)) })
+	t.Run("CollectionVolume", func(t *testing.T) { collectionVolume(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {

@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
@@ -20,7 +21,7 @@ type typed struct{ Ask, Reject, Extend string }
 
 func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errText, notice string, t typed) {
 	d, err := p.Rights.Detail(r.Context(), r.PathValue("id"))
-	req, hist, steps := d.Request, d.History, d.Steps
+	req := d.Request
 	if errors.Is(err, rights.ErrNotFound) {
 		ui.Error(w, r, http.StatusNotFound, ui.Problem{Title: "No such request", Text: "There is no request with that id.",
 			Next: ui.Link{Label: "All requests", Path: "/admin/requests"}})
@@ -33,14 +34,19 @@ func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errT
 	if !p.record(w, r, "view", []store.Request{req}, "request "+req.ID) {
 		return
 	}
-	v := view{Title: "Request " + req.ID, R: req, History: hist, Open: rights.Status(req.Status).Open(), DueClass: p.dueClass(req),
-		Error: errText, Notice: noticeText[notice], Typed: t}
-	for _, st := range steps {
+	law := strings.ToUpper(req.Law)
+	v := view{Title: "Request " + req.ID, R: req, Status: rights.Status(req.Status).Label(), Open: rights.Status(req.Status).Open(),
+		Kind: label(types, req.Type) + " · " + label(channels, req.Channel) + " · " + law, Law: law,
+		DueClass: p.dueClass(req), Offer: rights.Offers(req), Error: errText, Notice: noticeText[notice], Typed: t}
+	for _, h := range d.History {
+		v.History = append(v.History, event{RequestEvent: h, FromLabel: rights.Status(h.From).Label(), ToLabel: rights.Status(h.To).Label()})
+	}
+	for _, st := range d.Steps {
 		if st.Connector == "*" {
 			v.Started = true
 			continue
 		}
-		v.Steps = append(v.Steps, st)
+		v.Steps = append(v.Steps, step{RequestStep: st, Label: p.Rights.Label(st.Connector)})
 		if st.Status == rights.StepFailed {
 			v.Failed = true
 		}

@@ -1,8 +1,10 @@
-// Package portal is the staff side of data subject requests: a list with
-// filters, search, pagination and due dates, and a page per request with
-// its history, its execution steps and the actions support may take.
-// Server-rendered, usable without JavaScript; every view of personal data
-// is recorded in the access log.
+// Package portal is steward's staff pages: data subject requests (a list
+// with counts, filters, search, pagination and due dates; a page per
+// request with its history, its execution steps and the actions support
+// may take; their trends in charts) and the collection volume per dataset
+// and day. One file per screen. Server-rendered, usable without
+// JavaScript, charts drawn on the server; every view of personal data is
+// recorded in the access log.
 package portal
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
+	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/web/ui"
@@ -30,6 +33,9 @@ type Portal struct {
 	Access accesslog.Recorder
 	IPs    clientip.Resolver
 	Log    *slog.Logger
+	// Volume and Registry feed the collection page.
+	Volume   Volume
+	Registry *registry.Source
 }
 
 // PageSize is how many requests one list page shows.
@@ -41,24 +47,42 @@ const DueSoon = 7 * 24 * time.Hour
 type row struct {
 	R     store.Request
 	Class string
+	// Status, Type and Channel in words.
+	Status, Type, Channel string
 }
 
 type view struct {
 	Title, Error, Notice, CSRF string
 	// list
-	Filter                    store.RequestFilter
-	From, To                  string
-	Statuses, Types, Channels []string
-	Rows                      []row
-	Total, Page, Pages        int
-	Prev, Next                string
+	Filter                          store.RequestFilter
+	From, To, Due                   string
+	Statuses, Types, Channels, Dues []choice
+	Tallies                         []tally
+	Filtered                        bool
+	Rows                            []row
+	Total, Page, Pages              int
+	First, Prev, Next, Last         string
 	// detail
 	R                     store.Request
-	History               []store.RequestEvent
-	Steps                 []store.RequestStep
+	Status, Kind, Law     string
+	History               []event
+	Steps                 []step
 	Open, Failed, Started bool
 	DueClass              string
+	Offer                 rights.Offer
 	Typed                 typed
+}
+
+// event is a history entry with its statuses in words.
+type event struct {
+	store.RequestEvent
+	FromLabel, ToLabel string
+}
+
+// step is an execution step with its system's label.
+type step struct {
+	store.RequestStep
+	Label string
 }
 
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
@@ -66,6 +90,13 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	// on every POST.
 	v.CSRF = ui.FormToken(r)
 	if err := pages.Render(w, r, status, page, ui.Page{Title: v.Title, Error: v.Error, Notice: v.Notice, Wide: true, Data: v}); err != nil {
+		p.Log.Error("portal: render failed", "page", page, "err", err)
+	}
+}
+
+// renderPage draws a page whose content template reads data directly.
+func (p *Portal) renderPage(w http.ResponseWriter, r *http.Request, status int, page, title string, data any) {
+	if err := pages.Render(w, r, status, page, ui.Page{Title: title, Wide: true, Data: data}); err != nil {
 		p.Log.Error("portal: render failed", "page", page, "err", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/ratelimit"
+	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/rights"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/web/ui"
@@ -32,9 +35,12 @@ var pages = ui.MustParse(files, "templates/*.html")
 // Pages serves the public request pages.
 type Pages struct {
 	Rights *rights.Service
-	Access accesslog.Recorder
-	IPs    clientip.Resolver
-	Log    *slog.Logger
+	// Registry names the controller on the request form; nil shows only
+	// the name from the requests settings.
+	Registry *registry.Source
+	Access   accesslog.Recorder
+	IPs      clientip.Resolver
+	Log      *slog.Logger
 	// Intake limits form submissions per client network: each one can
 	// send an e-mail to any address, so the form must not become a way
 	// to flood mailboxes. Nil means no limit.
@@ -61,9 +67,40 @@ type view struct {
 	StatusWords             string
 	Open, NeedsConfirmation bool
 	ExportReady             bool
-	Receipt                 *rights.Receipt
-	ReceiptKey              string
-	History                 []historyLine
+	// Receipt is set for a finished erasure: what was erased where, in
+	// words for the person.
+	Receipt *receiptView
+	// Unanswered is our question a request was closed without an answer to.
+	Unanswered string
+	History    []historyLine
+	// Intake is what the request form says about who answers and when.
+	Intake intake
+}
+
+// intake is what the request form says before anyone asks: who the
+// controller is, where the privacy notice is and how long an answer may
+// take.
+type intake struct {
+	Controller, Contact, DPO string
+	Law, Time, Extension     string
+	Notice                   string
+}
+
+// receiptView is a finished erasure's receipt as the status page tells it.
+type receiptView struct {
+	Lines []erased
+	// Nothing names the systems that held nothing about the person.
+	Nothing []string
+	// KeyURL is where the key that checks the signed receipt is published;
+	// Fingerprint is the key itself, base64, to compare by eye.
+	KeyURL, Fingerprint string
+}
+
+type erased struct {
+	Where, What string
+	At          time.Time
+	// Same: the line is about the same system as the one above it.
+	Same bool
 }
 
 type historyLine struct {
@@ -91,7 +128,23 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, status int, title, 
 
 // New handles GET /privacy/requests/new.
 func (p *Pages) New(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "new", view{Title: "Your personal data"})
+	p.render(w, r, http.StatusOK, "new", p.newView())
+}
+
+// NoticePath is where the privacy notice is published.
+const NoticePath = "/privacy"
+
+// newView is the request form, naming who answers and how soon.
+func (p *Pages) newView() view {
+	cfg := p.Rights.Config
+	law := cfg.Laws[cfg.DefaultLaw]
+	in := intake{Controller: cfg.Controller, Law: strings.ToUpper(cfg.DefaultLaw), Time: law.Words(), Extension: law.ExtensionWords(), Notice: NoticePath}
+	if p.Registry != nil {
+		if c := p.Registry.Current().Controller; c.Name != "" {
+			in.Controller, in.Contact, in.DPO = c.Name, c.Contact, c.DPO
+		}
+	}
+	return view{Title: "Your personal data", Intake: in}
 }
 
 // Create handles POST /privacy/requests.
@@ -116,10 +169,14 @@ func (p *Pages) Create(w http.ResponseWriter, r *http.Request) {
 	var dup *rights.DuplicateError
 	switch {
 	case errors.As(err, &dup):
-		p.render(w, r, http.StatusConflict, "new", view{Title: "Your personal data", Form: shown, Error: sentence(dup)})
+		v := p.newView()
+		v.Form, v.Error = shown, sentence(dup)
+		p.render(w, r, http.StatusConflict, "new", v)
 		return
 	case errors.Is(err, rights.ErrBadIntake):
-		p.render(w, r, http.StatusBadRequest, "new", view{Title: "Your personal data", Form: shown, Error: sentence(err)})
+		v := p.newView()
+		v.Form, v.Error = shown, sentence(err)
+		p.render(w, r, http.StatusBadRequest, "new", v)
 		return
 	case err != nil:
 		p.unavailable(w, r, err)
@@ -154,15 +211,99 @@ func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token s
 	v.NeedsConfirmation = req.EmailConfirmedAt.IsZero() && v.Open && req.Status != string(rights.WaitingForEmail)
 	v.ExportReady = req.ExportPath != "" && p.Rights.Clock.Now().Before(req.ExportExpiresAt)
 	if req.Receipt != "" {
+		// Checked against the key it carries: the page shows what the
+		// receipt says and which key signed it, even one from before a
+		// change of the hashing key.
 		if rc, err := rights.VerifyReceipt(req.Receipt, nil); err == nil {
-			v.Receipt = &rc
-			v.ReceiptKey = p.Rights.ReceiptPublicKey()
+			v.Receipt = p.receiptView(rc, rights.ReceiptSigner(req.Receipt))
+		} else {
+			p.Log.Error("privacy page: a stored receipt does not verify", "request", req.ID, "err", err)
 		}
+	}
+	if req.Status == string(rights.Rejected) && req.Question != "" && req.Answer == "" {
+		v.Unanswered = req.Question
 	}
 	for _, h := range hist {
 		v.History = append(v.History, historyLine{At: h.At, Words: publicWords(h)})
 	}
 	return v
+}
+
+// receiptView tells a receipt in plain words: each system by its label,
+// what was done there, and only the steps that did something; the systems
+// that held nothing are named once, together.
+func (p *Pages) receiptView(rc rights.Receipt, signer string) *receiptView {
+	v := &receiptView{KeyURL: rights.ReceiptKeyPath, Fingerprint: signer}
+	found := map[string]bool{}
+	var order []string
+	for _, st := range rc.Steps {
+		where := st.Label
+		if where == "" {
+			where = p.Rights.Label(st.System)
+		}
+		if _, seen := found[where]; !seen {
+			order = append(order, where)
+			found[where] = false
+		}
+		if st.Count == 0 {
+			continue
+		}
+		found[where] = true
+		what := records(st.Count) + " erased"
+		if st.Phase == rights.PhaseDeactivate {
+			what = "made unusable at once (" + records(st.Count) + ")"
+		}
+		v.Lines = append(v.Lines, erased{Where: where, What: what, At: st.FinishedAt})
+	}
+	for _, where := range order {
+		if !found[where] {
+			v.Nothing = append(v.Nothing, where)
+		}
+	}
+	// One system's steps together, in time order, its name once.
+	slices.SortStableFunc(v.Lines, func(a, b erased) int { return slices.Index(order, a.Where) - slices.Index(order, b.Where) })
+	for i := len(v.Lines) - 1; i > 0; i-- {
+		if v.Lines[i].Where == v.Lines[i-1].Where {
+			v.Lines[i].Same = true
+		}
+	}
+	return v
+}
+
+func records(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return strconv.FormatInt(n, 10) + " records"
+}
+
+// Receipt handles GET /privacy/requests/{id}/receipt?token=…: the signed
+// receipt of a finished erasure, as a file to keep.
+func (p *Pages) Receipt(w http.ResponseWriter, r *http.Request) {
+	req, file, err := p.Rights.ReceiptDownload(r.Context(), r.PathValue("id"), r.URL.Query().Get("token"))
+	if err != nil {
+		p.viewError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+req.ID+`-receipt.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(file)
+}
+
+// ReceiptKey handles GET /.well-known/steward-receipt-key.pem and .jwk:
+// the key that checks this server's receipts, for anyone to fetch.
+func (p *Pages) ReceiptKey(w http.ResponseWriter, r *http.Request) {
+	pub := p.Rights.ReceiptKey()
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if strings.HasSuffix(r.URL.Path, ".jwk") {
+		w.Header().Set("Content-Type", "application/jwk+json")
+		_, _ = w.Write(rights.PublicKeyJWK(pub))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	_, _ = w.Write(rights.PublicKeyPEM(pub))
 }
 
 var noticeText = map[string]string{

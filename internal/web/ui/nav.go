@@ -24,6 +24,7 @@ var entries = []Entry{
 	{Label: "Reviews", Path: "/admin/reviews", Roles: review.ReaderRoles},
 	{Label: "Records", Path: "/admin/records", Roles: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}},
 	{Label: "Mailbox", Path: "/admin/mail", Roles: []auth.Role{auth.Support, auth.Admin}},
+	{Label: "Collection", Path: "/admin/collection", Roles: []auth.Role{auth.Admin, auth.DataSteward}},
 	{Label: "Account", Path: "/account"},
 }
 

@@ -33,18 +33,45 @@ var files embed.FS
 const CSRFField = auth.CSRFField
 
 // funcs are the helpers every page template may call. date marks the
-// moment up as <time>, which the stylesheet keeps on one line in tables.
-var funcs = template.FuncMap{"date": func(t time.Time) template.HTML {
-	if t.IsZero() {
-		return template.HTML(Date(t))
+// moment up as <time>, which the stylesheet keeps on one line in tables;
+// day is the same with the day alone, for tables of many rows, and shows
+// the whole moment on hover.
+var funcs = template.FuncMap{
+	"date": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(Date(t))
+		}
+		// The day and the time are each kept whole, so a narrow table
+		// may put them on two lines but never breaks either.
+		return timeTag(t, `<span>`+Day(t)+`,</span> <span>`+t.UTC().Format("15:04 UTC")+`</span>`, "")
+	},
+	"day": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(Day(t))
+		}
+		return timeTag(t, Day(t), Date(t))
+	},
+}
+
+func timeTag(t time.Time, text, title string) template.HTML {
+	if title != "" {
+		title = ` title="` + title + `"`
 	}
-	// Both strings are formatted times: nothing in them needs escaping.
-	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + Date(t) + `</time>`)
-}}
+	// Every string here is a formatted time: nothing needs escaping.
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `"` + title + `>` + text + `</time>`)
+}
+
+// Day is the day of t as the tables show it: "22 Nov 2026" (UTC).
+func Day(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
 
 // base is the layout and its partials; every page set clones it.
 var base = func() *template.Template {
-	t := template.Must(template.New("layout").Funcs(funcs).ParseFS(files, "templates/layout.html"))
+	t := template.Must(template.New("layout").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/figure.html"))
 	// Written in Go so the field's name has one source, CSRFField.
 	template.Must(t.New("csrf").Parse(`<input type="hidden" name="` + CSRFField + `" value="{{.}}">`))
 	return t

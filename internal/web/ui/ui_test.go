@@ -37,7 +37,7 @@ func TestRenderInsideTheLayout(t *testing.T) {
 	for _, want := range []string{
 		"<title>Greeting · Example Ltd</title>", `<link rel="stylesheet" href="/static/steward.css">`,
 		"<h1>Greeting</h1>", `<p class="notice" role="status">Saved.</p>`,
-		`<p id="c">Hello &lt;Ann&gt;, <time datetime="2026-11-22T08:05:00Z">22 Nov 2026, 08:05 UTC</time>.</p>`, "<footer>", "held by Example Ltd",
+		`<p id="c">Hello &lt;Ann&gt;, <time datetime="2026-11-22T08:05:00Z"><span>22 Nov 2026,</span> <span>08:05 UTC</span></time>.</p>`, "<footer>", "held by Example Ltd",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q:\n%s", want, body)

@@ -1,0 +1,20 @@
+-- The portal's request list pages newest first, filtered by status, type,
+-- channel or deadline: its page is found in this one index, in order and
+-- without reading a row, however deep the page; only the 25 rows shown
+-- are read (BenchmarkRequestList). It replaces the index on created_at.
+CREATE INDEX requests_list ON requests (created_at, id, status, type, channel, due_at);
+DROP INDEX requests_created;
+-- The list's summary counts the open requests by deadline.
+CREATE INDEX requests_status_due ON requests (status, due_at);
+-- Collection volume per dataset and day (store.CollectionVolume): events
+-- accepted and dropped by reason, requests refused by reason. Each node
+-- counts in memory and adds its counts here every few seconds. Counts
+-- only: no event, key or address.
+CREATE TABLE collection_days (
+  day INTEGER NOT NULL,
+  dataset TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (day, dataset, outcome, reason)
+) WITHOUT ROWID;
