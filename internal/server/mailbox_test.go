@@ -75,11 +75,33 @@ func TestLocalMailbox(t *testing.T) {
 		t.Fatalf("access log: %v %+v", err, entries)
 	}
 
-	// The link confirms the request.
+	// The status page does not claim the confirmation was e-mailed.
 	u, _ := url.Parse(link)
 	id := strings.Split(u.Path, "/")[3]
+	status, body, _ = person.get("/privacy/requests/" + id + "?token=" + u.Query().Get("token"))
+	if status != http.StatusOK || strings.Contains(body, "e-mailed you") || !strings.Contains(body, "no mail server set up") {
+		t.Fatalf("status page: %d\n%s", status, body)
+	}
+
+	// The link confirms the request.
 	if _, err := n.srv.Rights.Confirm(ctx, id, u.Query().Get("token"), u.Query().Get("code")); err != nil {
 		t.Fatalf("confirm with the mailbox's link: %v", err)
+	}
+	// Support's question goes to the mailbox too, and the portal says so.
+	_, page, _ := support.get("/admin/requests/" + id)
+	if st, _, _ := support.postForm("/admin/requests/"+id+"/take", hidden(page)); st != http.StatusSeeOther {
+		t.Fatalf("take: %d", st)
+	}
+	_, page, _ = support.get("/admin/requests/" + id)
+	form := hidden(page)
+	form.Set("question", "Which account did you use?")
+	st, _, hdr := support.postForm("/admin/requests/"+id+"/ask", form)
+	if st != http.StatusSeeOther {
+		t.Fatalf("ask: %d", st)
+	}
+	_, page, _ = support.get(hdr.Get("Location"))
+	if !strings.Contains(page, "in the local mailbox, not sent") || strings.Contains(page, "The question was sent") {
+		t.Fatalf("the portal's words after asking:\n%s", page)
 	}
 }
 

@@ -37,7 +37,7 @@ func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errT
 	law := strings.ToUpper(req.Law)
 	v := view{Title: "Request " + req.ID, R: req, Status: rights.Status(req.Status).Label(), Open: rights.Status(req.Status).Open(),
 		Kind: label(types, req.Type) + " · " + label(channels, req.Channel) + " · " + law, Law: law,
-		DueClass: p.dueClass(req), Offer: rights.Offers(req), Error: errText, Notice: noticeText[notice], Typed: t}
+		DueClass: p.dueClass(req), Offer: rights.Offers(req), Error: errText, Notice: p.notice(notice), Typed: t}
 	for _, h := range d.History {
 		v.History = append(v.History, event{RequestEvent: h, FromLabel: rights.Status(h.From).Label(), ToLabel: rights.Status(h.To).Label()})
 	}
@@ -52,6 +52,23 @@ func (p *Portal) detail(w http.ResponseWriter, r *http.Request, status int, errT
 		}
 	}
 	p.render(w, r, status, "detail", v)
+}
+
+// notice is the words for an action just taken; with no mail server,
+// what was "sent" to the person is in the local mailbox instead.
+func (p *Portal) notice(action string) string {
+	if p.LocalMailbox {
+		if t, ok := mailboxNoticeText[action]; ok {
+			return t
+		}
+	}
+	return noticeText[action]
+}
+
+var mailboxNoticeText = map[string]string{
+	"ask":    "The question is in the local mailbox, not sent: no SMTP server is configured (see Mailbox).",
+	"reject": "The request was rejected; the message telling the person why is in the local mailbox, not sent (see Mailbox).",
+	"extend": "The deadline was extended; the message telling the person why is in the local mailbox, not sent (see Mailbox).",
 }
 
 var noticeText = map[string]string{

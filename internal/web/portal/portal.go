@@ -36,6 +36,9 @@ type Portal struct {
 	// Volume and Registry feed the collection page.
 	Volume   Volume
 	Registry *registry.Source
+	// LocalMailbox: no SMTP server is configured, so messages to people
+	// wait in the local mailbox and the portal must not say they were sent.
+	LocalMailbox bool
 }
 
 // PageSize is how many requests one list page shows.

@@ -207,7 +207,7 @@ func (p *Pages) Status(w http.ResponseWriter, r *http.Request) {
 // statusView is what the status page shows of a request.
 func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token string) view {
 	v := view{Title: "Your request", Request: req, Token: token, StatusWords: rights.Status(req.Status).Words(),
-		Open: rights.Status(req.Status).Open()}
+		Open: rights.Status(req.Status).Open(), LocalMailbox: p.LocalMailbox}
 	v.NeedsConfirmation = req.EmailConfirmedAt.IsZero() && v.Open && req.Status != string(rights.WaitingForEmail)
 	v.ExportReady = req.ExportPath != "" && p.Rights.Clock.Now().Before(req.ExportExpiresAt)
 	if req.Receipt != "" {
@@ -224,7 +224,7 @@ func (p *Pages) statusView(req store.Request, hist []store.RequestEvent, token s
 		v.Unanswered = req.Question
 	}
 	for _, h := range hist {
-		v.History = append(v.History, historyLine{At: h.At, Words: publicWords(h)})
+		v.History = append(v.History, historyLine{At: h.At, Words: p.publicWords(h)})
 	}
 	return v
 }
@@ -430,7 +430,7 @@ func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // publicWords tells the history without staff names or internal notes.
-func publicWords(h store.RequestEvent) string {
+func (p *Pages) publicWords(h store.RequestEvent) string {
 	if h.From == h.To {
 		switch {
 		case strings.HasPrefix(h.Note, "e-mail address confirmed"):
@@ -448,6 +448,10 @@ func publicWords(h store.RequestEvent) string {
 	}
 	switch rights.Status(h.To) {
 	case rights.WaitingForEmail:
+		if p.LocalMailbox {
+			// No mail server: the message waits in the site's local mailbox.
+			return "We received the request and wrote you a confirmation link, but this site has no mail server set up, so it was not sent; the site's operator can pass it on."
+		}
 		return "We received the request and e-mailed you a confirmation link."
 	case rights.Received:
 		if h.From == "" {
