@@ -26,7 +26,7 @@ func (s *Server) buildRights(cfg *config.Config, ips clientip.Resolver) {
 		s.subject.Intake = ratelimit.New(float64(cfg.RequestsPerHour)/3600, cfg.RequestsPerHour)
 	}
 	s.subject.LocalMailbox = s.Mailbox != nil
-		s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log, Volume: s.volume, Registry: s.Registry, LocalMailbox: s.Mailbox != nil}
+	s.portal = &portal.Portal{Rights: s.Rights, Access: s.Access, IPs: ips, Log: s.Log, Volume: s.volume, Registry: s.Registry, LocalMailbox: s.Mailbox != nil}
 	s.mailbox = &portal.Mailbox{SMTPHost: cfg.SMTP.Host, SubjectKey: s.Rights.EmailSubjectKey,
 		Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	if s.Mailbox != nil {
