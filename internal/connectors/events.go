@@ -44,6 +44,10 @@ type Events struct {
 	// Words names the event store for the person (rights.Labelled);
 	// empty means DefaultEventsLabel.
 	Words string
+
+	// sleep waits d unless ctx ends first; nil is a real timer (tests
+	// record the waits instead of timing them).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // DefaultEventsLabel is how the person reads steward's own event store
@@ -131,6 +135,9 @@ func (e *Events) settle(ctx context.Context, s rights.Subject, keys []string) er
 	wait := since.Add(e.Settle).Sub(e.now())
 	if wait <= 0 {
 		return nil
+	}
+	if e.sleep != nil {
+		return e.sleep(ctx, wait)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
