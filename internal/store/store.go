@@ -38,6 +38,7 @@ type Store interface {
 	RegistryVersions
 	ErasedSubjects
 	Reviews
+	Incidents
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").
@@ -107,6 +108,7 @@ type Tx interface {
 	// the caller enqueues its witness copy only for a checkpoint it added.
 	AddAccessCheckpoint(ctx context.Context, c AccessCheckpoint) (bool, error)
 	ReviewTx
+	IncidentTx
 }
 
 // Event is one stored, already minimised event.
