@@ -62,10 +62,10 @@ type credStat struct {
 
 // finding is one offending entry.
 type finding struct {
-	e              *store.AccessEntry
-	source, group  string
-	title, reason  string
-	dataset, cred  string
+	e             *store.AccessEntry
+	source, group string
+	title, reason string
+	dataset, cred string
 }
 
 // Round checks up to Batch entries after the stored position and acts on
