@@ -484,5 +484,6 @@ func (a *App) buildIncidents() {
 	}
 	a.Incidents = &incident.Service{Store: a.Store, Registry: a.Registry, Clock: a.Clock, Log: a.Log, ManagerEmails: emails,
 		Obligations: obligations, PublicURL: PublicURL(cfg), Wake: a.Notify.Wake}
-	a.Monitor = &incident.Monitor{Service: a.Incidents, Policy: a.Policy, Holder: rand.Text(), PerHour: cfg.MonitorPerHour}
+	a.Monitor = &incident.Monitor{Service: a.Incidents, Policy: a.Policy, Holder: rand.Text(), PerHour: cfg.MonitorPerHour,
+		Batch: cfg.MonitorBatch}
 }

@@ -75,6 +75,8 @@ type Config struct {
 	MonitorOff bool
 	// MonitorEvery is how long the monitor waits once it has caught up.
 	MonitorEvery time.Duration
+	// MonitorBatch bounds the entries the monitor checks per transaction.
+	MonitorBatch int
 	// ErasurePoll is how often a node reads changes to the suppression list
 	// of erased subjects made by another node.
 	ErasurePoll  time.Duration
@@ -173,6 +175,7 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.Int64Var(&c.MonitorPerHour, "monitor-per-hour", 0, "flag a credential that reads more subjects than this within one hour (0: its own baseline only)")
 	fs.DurationVar(&c.ControllerNotice, "controller-notice", 0, "period from the first offending access within which the controller must be told (e.g. 1h; 0: no such contract)")
 	fs.BoolVar(&c.MonitorOff, "no-monitor", false, "do not run the breach monitor on this node")
+	fs.IntVar(&c.MonitorBatch, "monitor-batch", 1000, "access-log entries the breach monitor checks per transaction")
 	fs.DurationVar(&c.MonitorEvery, "monitor-every", time.Second, "how often the breach monitor looks for new access-log entries once it has caught up")
 	fs.DurationVar(&c.ErasurePoll, "erasure-poll", 2*time.Second, "how often to read erasures made by another node (the longest it may still collect an erased subject)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
