@@ -67,13 +67,13 @@ type App struct {
 	Notify *notify.Worker
 	// Mailbox is where e-mail goes when no SMTP server is configured: the
 	// local mailbox in the data directory. Nil when mail goes over SMTP.
-	Mailbox    *notify.Mailbox
-	Rights     *rights.Service
-	Reviews    *review.Service
+	Mailbox *notify.Mailbox
+	Rights  *rights.Service
+	Reviews *review.Service
 	// Incidents runs breach incidents; Monitor checks the access log for
 	// them.
-	Incidents *incident.Service
-	Monitor   *incident.Monitor
+	Incidents  *incident.Service
+	Monitor    *incident.Monitor
 	Connectors *connectors.Set
 	Sweeper    *retention.Sweeper
 	// Erased is this node's copy of the suppression list of erased

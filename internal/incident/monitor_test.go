@@ -32,39 +32,41 @@ type fixture struct {
 
 func backendsUnder(t *testing.T, f func(t *testing.T, fx *fixture)) {
 	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			dsn := ""
-			if name == "postgres" {
-				if os.Getenv(pgtest.Env) == "" {
-					t.Skip("set " + pgtest.Env + " to run on PostgreSQL")
-				}
-				dsn = pgtest.Schema(t)
-			}
-			ctx := context.Background()
-			st, err := backends.Open(ctx, dsn, t.TempDir(), true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			if _, err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			clk := clock.NewFake(t0)
-			src := registry.NewSource(st, clk.Now, nil)
-			if _, _, err := src.Publish(ctx, registry.DefaultYAML, "built-in", registry.Approval{By: "built-in example"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := st.CreateUser(ctx, store.User{ID: "im", Email: "im@example.org", Role: string(auth.IncidentManager), PasswordHash: "x", CreatedAt: t0}); err != nil {
-				t.Fatal(err)
-			}
-			pol := policy.NewSource(policy.DefaultYAML, "built-in policy", src, nil)
-			svc := &incident.Service{Store: st, Registry: src, Clock: clk, PublicURL: "https://steward.example"}
-			app := accesslog.NewAppender(st, nil)
-			t.Cleanup(app.Close)
-			f(t, &fixture{st: st, clk: clk, svc: svc, reg: src, log: app,
-				mon: &incident.Monitor{Service: svc, Policy: pol, Holder: "node-a", Batch: 7}})
-		})
+		t.Run(name, func(t *testing.T) { f(t, openFixture(t, name)) })
 	}
+}
+
+func openFixture(t testing.TB, name string) *fixture {
+	dsn := ""
+	if name == "postgres" {
+		if os.Getenv(pgtest.Env) == "" {
+			t.Skip("set " + pgtest.Env + " to run on PostgreSQL")
+		}
+		dsn = pgtest.Schema(t)
+	}
+	ctx := context.Background()
+	st, err := backends.Open(ctx, dsn, t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(t0)
+	src := registry.NewSource(st, clk.Now, nil)
+	if _, _, err := src.Publish(ctx, registry.DefaultYAML, "built-in", registry.Approval{By: "built-in example"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, store.User{ID: "im", Email: "im@example.org", Role: string(auth.IncidentManager), PasswordHash: "x", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.NewSource(policy.DefaultYAML, "built-in policy", src, nil)
+	svc := &incident.Service{Store: st, Registry: src, Clock: clk, PublicURL: "https://steward.example"}
+	app := accesslog.NewAppender(st, nil)
+	t.Cleanup(app.Close)
+	return &fixture{st: st, clk: clk, svc: svc, reg: src, log: app,
+		mon: &incident.Monitor{Service: svc, Policy: pol, Holder: "node-a", Batch: 7}}
 }
 
 // read appends an allowed read as steward's read API would record it.

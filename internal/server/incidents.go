@@ -28,4 +28,3 @@ func (s *Server) runMonitor(ctx context.Context) {
 	}
 	s.Monitor.Run(ctx, s.Config.MonitorEvery)
 }
-
