@@ -35,7 +35,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 	offending := map[int64]bool{}
 	for c := range 3 {
 		var accesses []map[string]any
-		for i := range 150 {
+		for i := range 500 {
 			accesses = append(accesses, map[string]any{"at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339), "actor": fmt.Sprintf("bob%d", c),
 				"credential": fmt.Sprintf("db-%d", c), "role": "analyst", "purpose": "marketing", "dataset": "interaction_data",
 				"records": 1, "subject_keys": []string{fmt.Sprintf("k%d", i)}})
@@ -51,7 +51,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 		var got struct{ Seqs []int64 }
 		json.NewDecoder(resp.Body).Decode(&got)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated || len(got.Seqs) != 150 {
+		if resp.StatusCode != http.StatusCreated || len(got.Seqs) != 500 {
 			t.Fatalf("report: %d %v (token %q)", resp.StatusCode, got, secret)
 		}
 		for _, s := range got.Seqs {
@@ -60,7 +60,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 	}
 	_ = quiet.cmd.Process.Signal(syscall.SIGKILL)
 	_ = quiet.cmd.Wait()
-	p := startProcess(t, dir, addr, "--monitor-batch", "5", "--monitor-every", "20ms")
+	p := startProcess(t, dir, addr, "--monitor-batch", "2", "--monitor-every", "20ms")
 	ctx := context.Background()
 	st, err := backends.Open(ctx, "", dir, false)
 	if err != nil {
@@ -74,7 +74,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pos.Seq > 30 {
+		if pos.Seq > 50 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -87,7 +87,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 	}
 	_ = p.cmd.Wait()
 	killedAt, _ := st.GetMonitorPosition(ctx, incident.MonitorName)
-	if killedAt.Seq >= 450 {
+	if killedAt.Seq >= 1500 {
 		t.Fatalf("the monitor had finished (%d) before the kill", killedAt.Seq)
 	}
 	// The old lease must run out (30 s) before the new process may check:
@@ -112,7 +112,7 @@ func TestKillMidBurstEachOffenceInOneIncident(t *testing.T) {
 	seen := map[int64]int{}
 	for _, i := range list {
 		as, _ := st.IncidentAccesses(ctx, i.ID, 10000)
-		if int64(len(as)) != i.Accesses || len(as) != 150 {
+		if int64(len(as)) != i.Accesses || len(as) != 500 {
 			t.Errorf("incident %d: %d accesses attached, counted %d", i.ID, len(as), i.Accesses)
 		}
 		for _, a := range as {
