@@ -7,12 +7,14 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/mail"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/steward-privacy/steward/internal/connectors"
 	"github.com/steward-privacy/steward/internal/consent"
 	"github.com/steward-privacy/steward/internal/erasure"
+	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/notice"
 	"github.com/steward-privacy/steward/internal/notify"
@@ -65,9 +68,13 @@ type App struct {
 	Notify *notify.Worker
 	// Mailbox is where e-mail goes when no SMTP server is configured: the
 	// local mailbox in the data directory. Nil when mail goes over SMTP.
-	Mailbox    *notify.Mailbox
-	Rights     *rights.Service
-	Reviews    *review.Service
+	Mailbox *notify.Mailbox
+	Rights  *rights.Service
+	Reviews *review.Service
+	// Incidents runs breach incidents; Monitor checks the access log for
+	// them.
+	Incidents  *incident.Service
+	Monitor    *incident.Monitor
 	Connectors *connectors.Set
 	Sweeper    *retention.Sweeper
 	// Erased is this node's copy of the suppression list of erased
@@ -193,6 +200,7 @@ func (a *App) build(ctx context.Context, regYAML []byte, regName string, startRe
 	if err := a.buildReviews(); err != nil {
 		return err
 	}
+	a.buildIncidents()
 	if serve {
 		return a.proposeStartFile(ctx, regYAML, regName)
 	}
@@ -467,4 +475,26 @@ func LoadKey(ctx context.Context, cfg *config.Config, st store.Settings, create 
 		return nil, errors.New("this node's hashing key differs from the one the database was first used with; give every node the same key (secret.key, --secret-file or STEWARD_SECRET)")
 	}
 	return k, nil
+}
+
+// buildIncidents assembles the breach engine. The monitor's lease holder
+// is random per process, so a restarted node waits for its own old lease
+// like any other node would.
+func (a *App) buildIncidents() {
+	cfg := a.Config
+	var emails []string
+	for _, e := range strings.Split(cfg.IncidentEmail, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			emails = append(emails, e)
+		}
+	}
+	obligations := incident.DefaultObligations
+	if cfg.ControllerNotice > 0 {
+		obligations = append(slices.Clone(obligations), incident.Obligation{Name: "controller", Start: incident.FromLeak,
+			MaxNP: cfg.ControllerNotice, Done: "owner_notified"})
+	}
+	a.Incidents = &incident.Service{Store: a.Store, Registry: a.Registry, Clock: a.Clock, Log: a.Log, ManagerEmails: emails,
+		Obligations: obligations, PublicURL: PublicURL(cfg), Wake: a.Notify.Wake}
+	a.Monitor = &incident.Monitor{Service: a.Incidents, Policy: a.Policy, Holder: rand.Text(), PerHour: cfg.MonitorPerHour,
+		Batch: cfg.MonitorBatch}
 }

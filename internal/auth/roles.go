@@ -22,17 +22,21 @@ const (
 	// App is a machine credential of the product's own backend: it may
 	// submit data subject requests for its signed-in users, nothing else.
 	App Role = "app"
+	// System is a machine credential of another system that reports the
+	// accesses to personal data it made (POST /v1/access-log/external),
+	// so the breach monitor checks them too. It reads nothing.
+	System Role = "system"
 )
 
 // Roles lists every role.
 var Roles = []Role{Admin, DataSteward, PrivacyReviewer, LegalReviewer, SecurityReviewer,
-	ProductOwner, Support, Analyst, IncidentManager, Auditor, App}
+	ProductOwner, Support, Analyst, IncidentManager, Auditor, App, System}
 
 // ValidRole reports whether s names a role.
 func ValidRole(s string) bool { return slices.Contains(Roles, Role(s)) }
 
-// PersonRoles lists the roles a person can hold: every role but app, which
-// is a machine's.
+// PersonRoles lists the roles a person can hold: every role but app and
+// system, which are machines'.
 func PersonRoles() []Role {
-	return slices.DeleteFunc(slices.Clone(Roles), func(r Role) bool { return r == App })
+	return slices.DeleteFunc(slices.Clone(Roles), func(r Role) bool { return r == App || r == System })
 }

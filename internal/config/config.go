@@ -62,6 +62,21 @@ type Config struct {
 	ReviewWebhook string
 	// ExpiryNoticeDays is how many days before an expiry its owner is told.
 	ExpiryNoticeDays int
+	// IncidentEmail is told of every incident besides the incident_manager
+	// accounts (comma-separated addresses).
+	IncidentEmail string
+	// MonitorPerHour flags a credential reading more subjects within an
+	// hour than this (0: only its own baseline counts).
+	MonitorPerHour int64
+	// ControllerNotice, when set, is the period within which a controller
+	// this steward processes for must be told of a breach, from t_l.
+	ControllerNotice time.Duration
+	// MonitorOff stops this node from running the breach monitor.
+	MonitorOff bool
+	// MonitorEvery is how long the monitor waits once it has caught up.
+	MonitorEvery time.Duration
+	// MonitorBatch bounds the entries the monitor checks per transaction.
+	MonitorBatch int
 	// ErasurePoll is how often a node reads changes to the suppression list
 	// of erased subjects made by another node.
 	ErasurePoll  time.Duration
@@ -156,6 +171,12 @@ func FlagSet(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.ApproveRegistry, "approve-registry", "", "approve a --registry file that differs from the approved version without review, for this REASON (recorded as an override)")
 	fs.StringVar(&c.ReviewWebhook, "review-webhook", "", "a webhook (named under webhooks: in the config file) that hears every review notification")
 	fs.IntVar(&c.ExpiryNoticeDays, "expiry-notice-days", 14, "days before a dataset or field expires that its owner is mailed")
+	fs.StringVar(&c.IncidentEmail, "incident-email", "", "addresses (comma-separated) told of every incident besides the incident_manager accounts")
+	fs.Int64Var(&c.MonitorPerHour, "monitor-per-hour", 0, "flag a credential that reads more subjects than this within one hour (0: its own baseline only)")
+	fs.DurationVar(&c.ControllerNotice, "controller-notice", 0, "period from the first offending access within which the controller must be told (e.g. 1h; 0: no such contract)")
+	fs.BoolVar(&c.MonitorOff, "no-monitor", false, "do not run the breach monitor on this node")
+	fs.IntVar(&c.MonitorBatch, "monitor-batch", 1000, "access-log entries the breach monitor checks per transaction")
+	fs.DurationVar(&c.MonitorEvery, "monitor-every", time.Second, "how often the breach monitor looks for new access-log entries once it has caught up")
 	fs.DurationVar(&c.ErasurePoll, "erasure-poll", 2*time.Second, "how often to read erasures made by another node (the longest it may still collect an erased subject)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", 15*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "SMTP server for notification e-mail (empty: no e-mail)")

@@ -289,6 +289,10 @@ func parseRule(n *yaml.Node, ds *registry.Dataset, reg *registry.Registry, purpo
 			ok = false
 		}
 	}
+	if r.Role == auth.System {
+		bad(n, "%s: role system is another system's credential for reporting its own accesses and reads no collected data", at)
+		ok = false
+	}
 	if r.Role == auth.App {
 		bad(n, "%s: role app is the product backend's credential for submitting requests and reads no collected data", at)
 		ok = false

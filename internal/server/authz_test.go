@@ -104,8 +104,13 @@ var authzMatrix = map[string]struct {
 	"POST /v1/reviews/{id}/{action}":  {probes: []probe{{method: "POST", path: "/v1/reviews/999/submit", body: `{}`, allowed: auth.PersonRoles()}}},
 	"POST /v1/requests": {probes: []probe{{method: "POST", path: "/v1/requests",
 		body: `{"type":"access","email":"app-user@example.org","app_user_id":"42"}`, allowed: []auth.Role{auth.App}}}},
-	"GET /v1/access-log":       {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
-	"GET /v1/retention/sweeps": {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
+	"GET /v1/access-log":               {probes: []probe{{method: "GET", path: "/v1/access-log", allowed: []auth.Role{auth.Auditor, auth.IncidentManager}}}},
+	"POST /v1/access-log/external":     {probes: []probe{{method: "POST", path: "/v1/access-log/external", body: `{}`, allowed: []auth.Role{auth.System}}}},
+	"GET /v1/incidents":                {probes: []probe{{method: "GET", path: "/v1/incidents", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
+	"POST /v1/incidents":               {probes: []probe{{method: "POST", path: "/v1/incidents", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
+	"GET /v1/incidents/{id}":           {probes: []probe{{method: "GET", path: "/v1/incidents/999", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
+	"POST /v1/incidents/{id}/{action}": {probes: []probe{{method: "POST", path: "/v1/incidents/999/assess", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
+	"GET /v1/retention/sweeps":         {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
 	// The privacy notice is for everyone; the records of processing hold
 	// no personal data and are for the roles that answer for it.
 	"GET /privacy":                    {public: true},

@@ -39,6 +39,7 @@ type Store interface {
 	ErasedSubjects
 	Reviews
 	CollectionVolume
+	Incidents
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").
@@ -108,6 +109,7 @@ type Tx interface {
 	// the caller enqueues its witness copy only for a checkpoint it added.
 	AddAccessCheckpoint(ctx context.Context, c AccessCheckpoint) (bool, error)
 	ReviewTx
+	IncidentTx
 }
 
 // Event is one stored, already minimised event.

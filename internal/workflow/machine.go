@@ -152,3 +152,36 @@ func (m *Machine[E]) commit(ctx context.Context, was, next E, h Entry, write fun
 	}
 	return next, nil
 }
+
+// CreateIn is Create inside the caller's transaction, for work that makes
+// several changes at once (the breach monitor opens incidents and moves
+// its position in the log together, so a crash repeats or loses
+// neither). It returns the stored entity and its history entry; the
+// caller enqueues the messages (they may name the new entity's id) and
+// runs whatever follows the commit.
+func (m *Machine[E]) CreateIn(ctx context.Context, tx store.Tx, e E, actor, note string) (E, Entry, error) {
+	s := m.Kind.State(e)
+	if !m.Kind.Table.Has(s) {
+		return e, Entry{}, fmt.Errorf("%s: cannot create in %q: not a state of the table", m.Kind.Table.Entity(), s)
+	}
+	now := m.Clock.Now().UTC()
+	m.Kind.Enter(&e, s, now)
+	m.touch(&e, now)
+	h := Entry{At: now, Actor: actor, To: s, Note: note}
+	if err := m.Kind.Insert(ctx, tx, &e); err != nil {
+		return e, h, err
+	}
+	return e, h, m.Kind.Record(ctx, tx, e, h)
+}
+
+// NoteIn is Note inside the caller's transaction (see CreateIn).
+func (m *Machine[E]) NoteIn(ctx context.Context, tx store.Tx, e E, actor, note string) (E, Entry, error) {
+	s := m.Kind.State(e)
+	now := m.Clock.Now().UTC()
+	m.touch(&e, now)
+	h := Entry{At: now, Actor: actor, From: s, To: s, Note: note}
+	if err := m.Kind.Update(ctx, tx, &e); err != nil {
+		return e, h, err
+	}
+	return e, h, m.Kind.Record(ctx, tx, e, h)
+}

@@ -26,12 +26,24 @@ func (s *Store) AppendAccess(ctx context.Context, entries []*store.AccessEntry, 
 		return wrap(err)
 	}
 	defer tx.Rollback(context.Background())
+	if err := appendAccess(ctx, tx, entries, seal); err != nil {
+		return err
+	}
+	return wrap(tx.Commit(ctx))
+}
+
+// appendAccess appends inside tx, under the access-log lock it takes for
+// the rest of tx.
+func appendAccess(ctx context.Context, tx pgx.Tx, entries []*store.AccessEntry, seal func(*store.AccessEntry, []byte)) error {
+	if len(entries) == 0 {
+		return nil
+	}
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", accessLock); err != nil {
 		return wrap(err)
 	}
 	var seq int64
 	var prev []byte
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
+	err := tx.QueryRow(ctx, "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return wrap(err)
 	}
@@ -58,7 +70,7 @@ func (s *Store) AppendAccess(ctx context.Context, entries []*store.AccessEntry, 
 			return wrap(err)
 		}
 	}
-	return wrap(tx.Commit(ctx))
+	return nil
 }
 
 func scanAccess(row pgx.Row, e *store.AccessEntry) error {

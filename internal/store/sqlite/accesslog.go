@@ -23,9 +23,21 @@ func (s *Store) AppendAccess(ctx context.Context, entries []*store.AccessEntry, 
 		return wrap(err)
 	}
 	defer tx.Rollback()
+	if err := appendAccess(ctx, tx, entries, seal); err != nil {
+		return err
+	}
+	return wrap(tx.Commit())
+}
+
+// appendAccess appends inside tx, which holds the single writer
+// connection: that is the append lock.
+func appendAccess(ctx context.Context, tx *sql.Tx, entries []*store.AccessEntry, seal func(*store.AccessEntry, []byte)) error {
+	if len(entries) == 0 {
+		return nil
+	}
 	var seq int64
 	var prev []byte
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
+	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return wrap(err)
 	}
@@ -61,7 +73,7 @@ func (s *Store) AppendAccess(ctx context.Context, entries []*store.AccessEntry, 
 			return wrap(err)
 		}
 	}
-	return wrap(tx.Commit())
+	return nil
 }
 
 func scanAccess(rows *sql.Rows, e *store.AccessEntry) error {

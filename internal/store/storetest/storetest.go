@@ -36,6 +36,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Reviews", func(t *testing.T) { reviews(t, open(t)) })
 	t.Run("RequestSummaries", func(t *testing.T) { requestSummaries(t, open(t)) })
 	t.Run("CollectionVolume", func(t *testing.T) { collectionVolume(t, open(t)) })
+	t.Run("Incidents", func(t *testing.T) { incidents(t, open(t)) })
+	t.Run("MonitorPosition", func(t *testing.T) { monitorPosition(t, open(t)) })
+	t.Run("AccessInTx", func(t *testing.T) { accessInTx(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
