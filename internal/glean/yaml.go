@@ -32,9 +32,16 @@ func deref(n *yaml.Node) *yaml.Node {
 // entries lists a mapping's keys in order, with YAML merge keys (<<: *x,
 // <<: [*a, *b]) expanded as YAML 1.1 specifies: a key given in the mapping
 // itself wins over a merged one, and earlier merged mappings over later.
-func entries(n *yaml.Node) ([]pair, error) { return entriesDepth(deref(n), 0) }
+func entries(n *yaml.Node) ([]pair, error) {
+	budget := maxPairs
+	return entriesDepth(deref(n), 0, &budget)
+}
 
-func entriesDepth(n *yaml.Node, depth int) ([]pair, error) {
+// maxPairs bounds the keys one mapping expands to, so merge keys that
+// name each other many times over cannot grow without end.
+const maxPairs = 100000
+
+func entriesDepth(n *yaml.Node, depth int, budget *int) ([]pair, error) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, nil
 	}
@@ -44,6 +51,9 @@ func entriesDepth(n *yaml.Node, depth int) ([]pair, error) {
 	var own, merged []pair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if *budget--; *budget < 0 {
+			return nil, problemAt(k, "merge keys expand to too many keys")
+		}
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			srcs := []*yaml.Node{deref(v)}
 			if s := deref(v); s != nil && s.Kind == yaml.SequenceNode {
@@ -54,7 +64,7 @@ func entriesDepth(n *yaml.Node, depth int) ([]pair, error) {
 				if src == nil || src.Kind != yaml.MappingNode {
 					return nil, problemAt(k, "a merge key (<<) must name a mapping")
 				}
-				sub, err := entriesDepth(src, depth+1)
+				sub, err := entriesDepth(src, depth+1, budget)
 				if err != nil {
 					return nil, err
 				}
