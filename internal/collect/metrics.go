@@ -1,9 +1,12 @@
 package collect
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/steward-privacy/steward/internal/registry"
 )
 
 // Metrics are the collection pipeline's Prometheus series. Labels are
@@ -14,7 +17,14 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	batch    prometheus.Histogram
+	// gleanDropped counts Glean metrics dropped by name; names come from
+	// clients, so only maxMetricLabels distinct ones get a series.
+	gleanDropped *prometheus.CounterVec
+	mu           sync.Mutex
+	metricLabels map[string]bool
 }
+
+const maxMetricLabels = 1000
 
 // NewMetrics registers the collection metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -37,8 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Events committed per group-commit transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
+		gleanDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steward_glean_dropped_metrics_total",
+			Help: "Metrics of Glean pings not stored (not approved, another type, expired or invalid), by dataset and metric id.",
+		}, []string{"dataset", "metric"}),
+		metricLabels: map[string]bool{},
 	}
-	reg.MustRegister(m.events, m.requests, m.latency, m.batch)
+	reg.MustRegister(m.events, m.requests, m.latency, m.batch, m.gleanDropped)
 	return m
 }
 
@@ -61,4 +76,20 @@ func (m *Metrics) dropped(dataset, reason string, n int) {
 
 func (m *Metrics) rejected(dataset, reason string) {
 	m.requests.WithLabelValues(dataset, reason).Inc()
+}
+
+func (m *Metrics) droppedMetric(dataset, metric string, n int) {
+	if !registry.GleanMetricRE.MatchString(metric) {
+		metric = "invalid_name"
+	}
+	m.mu.Lock()
+	if !m.metricLabels[dataset+"/"+metric] {
+		if len(m.metricLabels) >= maxMetricLabels {
+			metric = "other"
+		} else {
+			m.metricLabels[dataset+"/"+metric] = true
+		}
+	}
+	m.mu.Unlock()
+	m.gleanDropped.WithLabelValues(dataset, metric).Add(float64(n))
 }

@@ -25,7 +25,7 @@ func Proposal(base []byte, res *Result, appID string, now time.Time) ([]byte, er
 		return nil, fmt.Errorf("the base registry is not a registry (a mapping with controller and datasets)")
 	}
 	top := doc.Content[0]
-	datasets := value(top, "datasets")
+	datasets := lookup(top, "datasets")
 	if datasets == nil {
 		datasets = &yaml.Node{Kind: yaml.MappingNode}
 		top.Content = append(top.Content, str("datasets"), datasets)
@@ -57,7 +57,7 @@ func Proposal(base []byte, res *Result, appID string, now time.Time) ([]byte, er
 	return b.Bytes(), nil
 }
 
-func value(m *yaml.Node, key string) *yaml.Node {
+func lookup(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]
