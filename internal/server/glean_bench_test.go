@@ -44,7 +44,7 @@ func BenchmarkGleanBaselinePing(b *testing.B) {
 	// One ping per metric type group, as Glean groups them.
 	groups := map[string][]string{}
 	for _, s := range metrics {
-		typ := s[1:strings.Index(s[1:], `"`)+1]
+		typ := s[1 : strings.Index(s[1:], `"`)+1]
 		groups[typ] = append(groups[typ], strings.TrimSuffix(s[strings.Index(s, "{")+1:], "}"))
 	}
 	var parts []string
