@@ -59,6 +59,10 @@ func (c *Collector) ServeGlean(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reg := c.Registry.Current()
+	if ping == "deletion-request" {
+		c.gleanDeletion(w, r, reg, appID)
+		return
+	}
 	ds := reg.DatasetByGlean(appID, ping)
 	if ds == nil {
 		name := glean.DatasetName(appID, ping)
@@ -200,4 +204,56 @@ func isDigits(s string) bool {
 	}
 	_, err := strconv.Atoi(s)
 	return err == nil && strings.Trim(s, "0123456789") == ""
+}
+
+// gleanDeletion starts the erasure a deletion-request ping asks for. The
+// ping's own metrics are not stored: the request is what is kept.
+func (c *Collector) gleanDeletion(w http.ResponseWriter, r *http.Request, reg *registry.Registry, appID string) {
+	var app *registry.Dataset
+	for _, d := range reg.Datasets {
+		if app == nil && d.Glean != nil && registry.GleanKey(d.Glean.AppID, "") == registry.GleanKey(appID, "") {
+			app = d
+		}
+	}
+	if app == nil {
+		c.Metrics.rejected("glean", "unknown-app")
+		problem.New(w, http.StatusNotFound, "unknown-ping", "no dataset in the registry receives pings of "+appID)
+		return
+	}
+	// Browsers may send it from the origins the app's datasets allow.
+	c.cors(w, r, app)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body, status, err := c.gleanBody(r)
+	if err != nil {
+		c.Metrics.rejected("glean", "glean-body")
+		problem.New(w, status, "glean-body", err.Error())
+		return
+	}
+	p, err := glean.Decode(&registry.Dataset{}, body)
+	if err != nil {
+		c.Metrics.rejected("glean", "malformed")
+		problem.New(w, http.StatusBadRequest, "malformed", err.Error())
+		return
+	}
+	id, ok := canonicalUUID(p.ClientID)
+	if !ok {
+		c.Metrics.rejected("glean", "malformed")
+		problem.New(w, http.StatusBadRequest, "malformed", "a deletion-request ping carries client_info.client_id, a UUID")
+		return
+	}
+	if c.GleanDeletion == nil {
+		w.Header().Set("Retry-After", "60")
+		problem.New(w, http.StatusServiceUnavailable, "unavailable", "data subject requests are not available; retry later")
+		return
+	}
+	if err := c.GleanDeletion(r.Context(), appID, id); err != nil {
+		c.Log.Error("collect: glean deletion request failed", "err", err)
+		w.Header().Set("Retry-After", "5")
+		problem.New(w, http.StatusServiceUnavailable, "unavailable", "the erasure could not be recorded; retry later")
+		return
+	}
+	writeJSON(w, http.StatusOK, GleanResult{Stored: true, Reason: "erasure started"})
 }

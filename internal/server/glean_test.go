@@ -182,3 +182,62 @@ func TestGleanBadSubmissions(t *testing.T) {
 		t.Errorf("GPC: %d %v", status, body)
 	}
 }
+
+// TestGleanDeletionRequest: the deletion-request ping erases the client
+// across every dataset without an e-mail, and its later pings are dropped.
+func TestGleanDeletionRequest(t *testing.T) {
+	for name, dsn := range backendsUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			n := gleanNode(t, dsn(t))
+			ctx := context.Background()
+			if st, b := submit(t, n.http.URL, "/submit/org-example-app/metrics/1/"+docID, []byte(gleanPing), nil); st != 200 || b["stored"] != true {
+				t.Fatalf("metrics ping: %d %v", st, b)
+			}
+			q := store.EventQuery{Dataset: "org_example_app_metrics", From: testNow.AddDate(0, 0, -1), To: testNow.AddDate(0, 0, 1), Limit: 10}
+			if evs, _ := n.srv.Store.ListEvents(ctx, q); len(evs) != 1 {
+				t.Fatalf("before: %d events", len(evs))
+			}
+			del := `{"ping_info": {"seq": 0, "start_time": "2026-11-22T12:00+00:00", "end_time": "2026-11-22T12:01+00:00", "reason": "set_upload_enabled"},
+			  "client_info": {"client_id": "2b4e6a8c-1111-4222-8333-444455556666", "os": "Linux"}}`
+			if st, b := submit(t, n.http.URL, "/submit/org-example-app/deletion-request/1/a0e0d0c0-0b0a-4908-8706-050403020100", gz([]byte(del)), map[string]string{"Content-Encoding": "gzip"}); st != 200 || b["stored"] != true {
+				t.Fatalf("deletion-request: %d %v", st, b)
+			}
+			if evs, _ := n.srv.Store.ListEvents(ctx, q); len(evs) != 0 {
+				t.Errorf("the client's events are still read after its deletion request: %d", len(evs))
+			}
+			if st, b := submit(t, n.http.URL, "/submit/org-example-app/metrics/1/b0e0d0c0-0b0a-4908-8706-050403020100", []byte(gleanPing), nil); st != 200 || b["stored"] != false || b["reason"] != "erased" {
+				t.Errorf("a ping after the deletion request: %d %v", st, b)
+			}
+			reqs, total, err := n.srv.Store.ListRequests(ctx, store.RequestFilter{Channel: "glean", Limit: 10})
+			if err != nil || total != 1 || reqs[0].Type != "erasure" || reqs[0].Status != "in_progress" || reqs[0].Email != "" {
+				t.Fatalf("requests: %+v %d %v", reqs, total, err)
+			}
+			hist, _ := n.srv.Store.RequestHistory(ctx, reqs[0].ID)
+			var notes []string
+			for _, h := range hist {
+				notes = append(notes, h.Note)
+			}
+			if !strings.Contains(strings.Join(notes, "\n"), "the client id is the credential") || !strings.Contains(strings.Join(notes, "\n"), "no e-mail confirmation") {
+				t.Errorf("history: %v", notes)
+			}
+			// Again: the open request is found, nothing new.
+			if st, _ := submit(t, n.http.URL, "/submit/org-example-app/deletion-request/1/c0e0d0c0-0b0a-4908-8706-050403020100", []byte(del), nil); st != 200 {
+				t.Errorf("second deletion-request: %d", st)
+			}
+			if _, total, _ := n.srv.Store.ListRequests(ctx, store.RequestFilter{Channel: "glean", Limit: 10}); total != 1 {
+				t.Errorf("%d requests after a second ping", total)
+			}
+			for _, c := range []struct {
+				path, body string
+				status     int
+			}{
+				{"/submit/org-example-app/deletion-request/1/" + docID, `{"client_info": {"client_id": "nope"}}`, 400},
+				{"/submit/other-app/deletion-request/1/" + docID, del, 404},
+			} {
+				if st, b := submit(t, n.http.URL, c.path, []byte(c.body), nil); st != c.status {
+					t.Errorf("%s: %d %v", c.path, st, b)
+				}
+			}
+		})
+	}
+}

@@ -126,6 +126,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	col := &collect.Collector{
 		Registry: s.Registry, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
 		Clock: s.Clock, Metrics: cm, Erased: s.Erased, UnderReview: s.Reviews.UnderReview, Log: s.Log,
+		GleanDeletion: func(ctx context.Context, appID, clientID string) error {
+			_, err := s.Rights.GleanDeletion(ctx, appID, clientID)
+			return err
+		},
 		Config: collect.Config{
 			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
 			RatePerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst,
