@@ -116,8 +116,18 @@ func Decode(ds *registry.Dataset, body []byte) (*Ping, error) {
 				continue
 			}
 			item := map[string]any{"timestamp": ev["timestamp"]}
-			if x, ok := ev["extra"].(map[string]any); ok && len(x) > 0 {
-				item["extra"] = x
+			if x, ok := ev["extra"].(map[string]any); ok {
+				for k := range x {
+					// The SDKs' own extras (Glean.js adds glean_timestamp,
+					// an exact time in milliseconds) are not the
+					// metric's, and are not kept.
+					if strings.HasPrefix(k, "glean_") {
+						delete(x, k)
+					}
+				}
+				if len(x) > 0 {
+					item["extra"] = x
+				}
 			}
 			list, _ := p.Fields[f.Name].([]any)
 			p.Fields[f.Name] = append(list, item)
