@@ -82,7 +82,7 @@ func migrateFresh(t *testing.T, s store.Store) {
 type LegacyOutbox func(t *testing.T, msgs ...store.OutboxMessage)
 
 // LegacyRequest inserts a request row the way steward wrote it before
-// migration 0010 (no glean_client_id column), in a plain INSERT.
+// migration 0009 (no glean_client_id column), in a plain INSERT.
 type LegacyRequest func(t *testing.T, r store.Request)
 
 // Upgrade checks that a database made before migrations were versioned is
