@@ -25,6 +25,7 @@ usage:
   steward registry lint FILE                      check a data registry; one line per problem
   steward registry history                        list the stored registry versions
   steward registry diff A B                       what changed between two registry versions
+  steward registry import-glean --app-id APP F…   Glean metrics.yaml/pings.yaml as a registry proposal
   steward policy lint [--registry F] FILE         check a read policy against the registry
   steward review propose FILE --as EMAIL          propose a registry file for data collection review
   steward review list|show ID|doc ID              list proposals, show one, print its review request (Markdown)
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stdout)
 	case "registry":
-		err = cmdRegistry(ctx, args[1:], stdout)
+		err = cmdRegistry(ctx, args[1:], stdout, stderr)
 	case "review":
 		err = cmdReview(ctx, args[1:], stdout)
 	case "policy":

@@ -20,9 +20,9 @@ type lintFailed struct{ n int }
 
 func (e lintFailed) Error() string { return fmt.Sprintf("%d problem(s)", e.n) }
 
-const registryUsage = "usage: steward registry lint FILE | history | diff A B"
+const registryUsage = "usage: steward registry lint FILE | history | diff A B | import-glean --app-id APP FILE…"
 
-func cmdRegistry(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{registryUsage}
 	}
@@ -43,6 +43,8 @@ func cmdRegistry(ctx context.Context, args []string, stdout io.Writer) error {
 		return registryHistory(ctx, args[1:], stdout)
 	case "diff":
 		return registryDiff(ctx, args[1:], stdout)
+	case "import-glean":
+		return registryImportGlean(ctx, args[1:], stdout, stderr)
 	}
 	return usageError{registryUsage}
 }

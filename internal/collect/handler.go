@@ -6,6 +6,7 @@
 package collect
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -73,8 +74,11 @@ type Collector struct {
 	// force does not declare is not collected yet, when an open review
 	// proposal holds it; "" otherwise. Asked only on the refusal path.
 	UnderReview func(dataset, field string) string
-	Log         *slog.Logger
-	Config      Config
+	// GleanDeletion starts the erasure of a Glean client id across every
+	// dataset (a deletion-request ping); nil refuses such pings with 503.
+	GleanDeletion func(ctx context.Context, appID, clientID string) error
+	Log           *slog.Logger
+	Config        Config
 
 	limiter *ratelimit.Limiter
 }

@@ -1,10 +1,12 @@
 package collect
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/volume"
 )
 
@@ -19,6 +21,11 @@ type Metrics struct {
 	// Days, when set, also counts every outcome per dataset and day, for
 	// the portal's collection chart (package volume).
 	Days Tally
+	// gleanDropped counts Glean metrics dropped by name; names come from
+	// clients, so only maxMetricLabels distinct ones get a series.
+	gleanDropped *prometheus.CounterVec
+	mu           sync.Mutex
+	metricLabels map[string]bool
 }
 
 // Tally counts collection outcomes per day (volume.Tally): in memory, so
@@ -26,6 +33,8 @@ type Metrics struct {
 type Tally interface {
 	Add(at time.Time, dataset, outcome, reason string, n int)
 }
+
+const maxMetricLabels = 1000
 
 // NewMetrics registers the collection metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -48,8 +57,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Events committed per group-commit transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
+		gleanDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steward_glean_dropped_metrics_total",
+			Help: "Metrics of Glean pings not stored (not approved, another type, expired or invalid), by dataset and metric id.",
+		}, []string{"dataset", "metric"}),
+		metricLabels: map[string]bool{},
 	}
-	reg.MustRegister(m.events, m.requests, m.latency, m.batch)
+	reg.MustRegister(m.events, m.requests, m.latency, m.batch, m.gleanDropped)
 	return m
 }
 
@@ -83,4 +97,20 @@ func (m *Metrics) day(at time.Time, dataset, outcome, reason string, n int) {
 	if m.Days != nil {
 		m.Days.Add(at, dataset, outcome, reason, n)
 	}
+}
+
+func (m *Metrics) droppedMetric(dataset, metric string, n int) {
+	if !registry.GleanMetricRE.MatchString(metric) {
+		metric = "invalid_name"
+	}
+	m.mu.Lock()
+	if !m.metricLabels[dataset+"/"+metric] {
+		if len(m.metricLabels) >= maxMetricLabels {
+			metric = "other"
+		} else {
+			m.metricLabels[dataset+"/"+metric] = true
+		}
+	}
+	m.mu.Unlock()
+	m.gleanDropped.WithLabelValues(dataset, metric).Add(float64(n))
 }

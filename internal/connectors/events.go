@@ -78,6 +78,10 @@ func (e *Events) now() time.Time {
 // Name implements rights.Connector.
 func (e *Events) Name() string { return "steward-events" }
 
+// GleanClientIDs: Glean pings are stored as steward events, keyed by the
+// client id (rights.GleanConnector).
+func (e *Events) GleanClientIDs() bool { return true }
+
 // keys are the subject keys the person's identifiers hash to, with the
 // keys of the identifiers as given, for events collected before
 // identifiers were normalised. The e-mail address is known to be one; an
@@ -85,7 +89,7 @@ func (e *Events) Name() string { return "steward-events" }
 // hashed as its shape allows (subject.AnyKeys).
 func (e *Events) keys(s rights.Subject) []string {
 	out := subject.Keys(e.Keyer, subject.Email, s.Email)
-	for _, id := range []string{s.AccountID, s.AppUserID} {
+	for _, id := range []string{s.AccountID, s.AppUserID, s.GleanClientID} {
 		out = append(out, subject.AnyKeys(e.Keyer, id)...)
 	}
 	slices.Sort(out)

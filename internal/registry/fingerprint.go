@@ -33,6 +33,12 @@ func (f *Field) canonical(b *strings.Builder) {
 		// fingerprints; a renewal is a new definition to sign off.
 		b.WriteString(" expires=" + f.Expires.Format("2006-01-02"))
 	}
+	if f.Unclassified {
+		b.WriteString(" unclassified")
+	}
+	if f.Glean != nil {
+		b.WriteString(f.Glean.canonical())
+	}
 	if f.Items != nil {
 		b.WriteString(" items=")
 		f.Items.canonical(b)
@@ -54,6 +60,9 @@ func (d *Dataset) Fingerprint() string {
 		// Only when declared, so datasets without it keep their reviewed
 		// fingerprints.
 		fmt.Fprintf(&b, "suppress_erased=%s", d.SuppressErased)
+	}
+	if d.Glean != nil {
+		b.WriteString(d.Glean.canonical())
 	}
 	for _, f := range d.Fields {
 		b.WriteString(f.Fingerprint())

@@ -53,7 +53,7 @@ func Parse(data []byte, source string) (*Registry, []Problem) {
 var (
 	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	durationRE = regexp.MustCompile(`^([0-9]+)(m|h|d|w)$`)
-	reserved   = []string{"/v1/", "/admin", "/privacy", "/sdk", "/metrics", "/healthz", "/readyz", "/callbacks", "/static/", "/login", "/logout", "/account"}
+	reserved   = []string{"/v1/", "/admin", "/privacy", "/sdk", "/metrics", "/healthz", "/readyz", "/callbacks", "/static/", "/login", "/logout", "/account", "/submit/"}
 	lawful     = []string{"consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interest"}
 	catNames   = map[string]Category{"technical": 1, "interaction": 2, "web_activity": 3, "stored_content": 3, "highly_sensitive": 4}
 )
@@ -192,7 +192,7 @@ func (p *parser) duration(n *yaml.Node, at string) time.Duration {
 }
 
 var datasetKeys = []string{"description", "purpose", "lawful_basis", "retention", "owner", "expires", "path_alias",
-	"sample_rate", "store", "subject", "access", "suppress_erased", "fields"}
+	"sample_rate", "store", "subject", "access", "suppress_erased", "glean", "fields"}
 
 func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 	name := kn.Value
@@ -304,6 +304,12 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 			p.bad(v, "%s.suppress_erased: applies only to a dataset with a subject; without one no event can be told to be an erased person's", at)
 		}
 	}
+	if v := m["glean"]; v != nil {
+		d.Glean = p.gleanPing(v, at+".glean")
+	}
+	if m["fields"] != nil {
+		p.gleanIndex(d, m["fields"], at)
+	}
 	for _, f := range d.Fields {
 		d.fieldExpiry = d.fieldExpiry || !f.Expires.IsZero()
 	}
@@ -311,7 +317,7 @@ func (p *parser) dataset(kn, n *yaml.Node) *Dataset {
 }
 
 var fieldKeys = []string{"type", "category", "description", "required", "source", "max_length", "min", "max",
-	"values", "max_items", "items", "fields", "max_keys", "minimise", "expires"}
+	"values", "max_items", "items", "fields", "max_keys", "minimise", "expires", "glean"}
 
 func (p *parser) field(kn, n *yaml.Node, parent string, top bool, depth int) *Field {
 	at := parent + "." + kn.Value
@@ -364,15 +370,26 @@ func (p *parser) spec(name string, n *yaml.Node, at string, top bool, depth int)
 		}
 		f.Expires = t
 	}
+	if v := m["glean"]; v != nil {
+		if !top {
+			p.bad(v, "%s.glean: only a top-level field holds a Glean metric", at)
+		} else {
+			f.Glean = p.gleanMetric(v, at+".glean")
+		}
+	}
 	if v := m["category"]; v != nil {
 		if !top {
 			p.bad(v, "%s.category: nested values take their field's category", at)
+		} else if v.Value == "unclassified" {
+			// Counted as the highest category until a person assigns one;
+			// a version holding it is never published (Source.Prepare).
+			f.Category, f.Unclassified = CategoryHighlySensitive, true
 		} else if c, ok := catNames[v.Value]; ok {
 			f.Category = c
 		} else if c, err := strconv.Atoi(v.Value); err == nil && c >= 1 && c <= 4 {
 			f.Category = Category(c)
 		} else {
-			p.bad(v, "%s.category: must be 1-4 or technical, interaction, web_activity, stored_content, highly_sensitive", at)
+			p.bad(v, "%s.category: must be 1-4 or technical, interaction, web_activity, stored_content, highly_sensitive (or unclassified in a proposal)", at)
 		}
 	}
 	if v := m["required"]; v != nil {

@@ -17,6 +17,7 @@ type Registry struct {
 
 	byName  map[string]*Dataset
 	byAlias map[string]*Dataset
+	byGlean map[string]*Dataset
 	digest  string
 }
 
@@ -49,8 +50,12 @@ func (r *Registry) DatasetByAlias(path string) *Dataset { return r.byAlias[path]
 func (r *Registry) index() {
 	r.byName = make(map[string]*Dataset, len(r.Datasets))
 	r.byAlias = make(map[string]*Dataset)
+	r.byGlean = make(map[string]*Dataset)
 	for _, d := range r.Datasets {
 		r.byName[d.Name] = d
+		if d.Glean != nil {
+			r.byGlean[GleanKey(d.Glean.AppID, d.Glean.Ping)] = d
+		}
 		if d.PathAlias != "" {
 			r.byAlias[d.PathAlias] = d
 		}
@@ -80,12 +85,15 @@ type Dataset struct {
 	// subject after its erasure was purged (the suppress_erased key); zero
 	// when not declared, and then the retention applies (SuppressFor).
 	SuppressErased time.Duration
+	// Glean, when set, receives a Glean ping (see docs/glean.md).
+	Glean *GleanPing
 	// Fields in declaration order.
 	Fields []*Field
 	// Line is where the dataset is declared in the registry file.
 	Line int
 
-	byName map[string]*Field
+	byName   map[string]*Field
+	byMetric map[string]*Field
 	// fieldExpiry: some field has an expires of its own, so collection
 	// must look (most datasets have none, and pay nothing).
 	fieldExpiry bool
@@ -237,7 +245,13 @@ type Field struct {
 	// collected, when it expires before its dataset; zero means "with the
 	// dataset".
 	Expires time.Time
-	Line    int
+	// Unclassified: imported without a category (a Glean metric without
+	// data_sensitivity). It counts as category 4 and a version holding it
+	// cannot be published until a person assigns the category.
+	Unclassified bool
+	// Glean, when set, names the Glean metric the field holds.
+	Glean *GleanMetric
+	Line  int
 }
 
 // Expired reports whether the field is past its own expiry date at now.

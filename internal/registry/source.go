@@ -148,6 +148,11 @@ func (s *Source) Prepare(data []byte, name string, a Approval) (*Registry, store
 	if len(problems) > 0 {
 		return nil, store.RegistryVersion{}, &ProblemsError{Source: name, Problems: problems}
 	}
+	if a.By != "" {
+		if probs := Unclassified(reg); len(probs) > 0 {
+			return nil, store.RegistryVersion{}, &ProblemsError{Source: name, Problems: probs}
+		}
+	}
 	s.mu.Lock()
 	checks := s.checks
 	s.mu.Unlock()
@@ -284,4 +289,19 @@ func (s *Source) InForce() (int64, *Registry) {
 		return v.number, v.reg
 	}
 	return 0, nil
+}
+
+// Unclassified lists the fields that have no category yet: a version
+// holding one is never approved, so a person must assign each first.
+func Unclassified(r *Registry) []Problem {
+	var out []Problem
+	for _, d := range r.Datasets {
+		for _, f := range d.Fields {
+			if f.Unclassified {
+				out = append(out, Problem{Source: r.Source, Line: f.Line, Message: fmt.Sprintf(
+					"datasets.%s.fields.%s.category: unclassified; a person must assign its category (1-4) in review before it can be approved", d.Name, f.Name)})
+			}
+		}
+	}
+	return out
 }

@@ -10,7 +10,15 @@ type Subject struct {
 	AppUserID string
 	// FacebookUserID is set for requests from Facebook's callback.
 	FacebookUserID string
+	// GleanClientID is set for a Glean deletion-request ping; only a
+	// connector that implements GleanConnector is given such a request.
+	GleanClientID string
 }
+
+// GleanConnector marks a connector that can find a subject by a Glean
+// client id (steward's own events). Other systems know nobody by it, so a
+// Glean request skips them.
+type GleanConnector interface{ GleanClientIDs() bool }
 
 // Result is what one connector did in one phase.
 type Result struct {

@@ -45,7 +45,7 @@ func (s *Service) Execute(ctx context.Context, id, actor string) (store.Request,
 	}
 	// The identity check: the account must be the one whose e-mail the
 	// requester proved to own.
-	if s.Identity != nil {
+	if s.Identity != nil && r.Channel != ChannelGlean {
 		acct, err := s.resolve(ctx, r)
 		var mismatch *mismatchError
 		switch {
@@ -121,7 +121,7 @@ func (s *Service) Run(ctx context.Context, id string) (store.Request, error) {
 	if !requested {
 		return r, nil
 	}
-	subj := Subject{RequestID: r.ID, Email: r.Email, AccountID: r.AccountID, AppUserID: r.AppUserID, FacebookUserID: r.FacebookUserID}
+	subj := Subject{RequestID: r.ID, Email: r.Email, AccountID: r.AccountID, AppUserID: r.AppUserID, FacebookUserID: r.FacebookUserID, GleanClientID: r.GleanClientID}
 	if r.Type == Access {
 		return s.runExport(ctx, r, subj, done)
 	}
@@ -166,7 +166,9 @@ func (s *Service) runPhase(ctx context.Context, r store.Request, subj Subject, p
 		started := s.Clock.Now().UTC()
 		var res Result
 		var err error
-		if phase == PhaseDeactivate {
+		if g, ok := c.(GleanConnector); subj.GleanClientID != "" && (!ok || !g.GleanClientIDs()) {
+			res = Result{Detail: "skipped: a Glean client id identifies nobody in this system"}
+		} else if phase == PhaseDeactivate {
 			res, err = c.Deactivate(ctx, subj)
 		} else {
 			res, err = c.Purge(ctx, subj)

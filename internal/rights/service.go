@@ -32,6 +32,7 @@ const (
 	ChannelWeb      = "web"
 	ChannelApp      = "app"
 	ChannelFacebook = "facebook"
+	ChannelGlean    = "glean"
 )
 
 // Errors a caller turns into a message for the person or the client.
@@ -306,6 +307,8 @@ func (s *Service) wake() {
 // person, not a collected event's.
 func (s *Service) subjectKey(r store.Request) string {
 	switch {
+	case r.GleanClientID != "":
+		return s.Keyer.Hash("dsr-subject", "glean:"+subject.Normalise(subject.UUID, r.GleanClientID))
 	case r.Email != "":
 		return s.Keyer.Hash("dsr-subject", "email:"+subject.Normalise(subject.Email, r.Email))
 	case r.AppUserID != "":
@@ -422,7 +425,7 @@ func channelWords(c string) string {
 // actorKind keeps staff names and addresses out of the server log.
 func actorKind(actor string) string {
 	switch actor {
-	case "user", "system", ChannelFacebook, ChannelApp, ChannelWeb:
+	case "user", "system", ChannelFacebook, ChannelApp, ChannelWeb, ChannelGlean:
 		return actor
 	}
 	return "staff"

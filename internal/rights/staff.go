@@ -120,6 +120,10 @@ func cannotExecute(r store.Request) string {
 	switch {
 	case Status(r.Status) != InProgress:
 		return "only a request in progress can be executed (this one is " + Status(r.Status).Words() + ")"
+	case r.Channel == ChannelGlean:
+		// The client id is the credential: a Glean deletion request has no
+		// e-mail step (docs/glean.md).
+		return ""
 	case r.Email == "":
 		return "nobody has confirmed this request, and nobody can: no e-mail address is known for it (no account is linked to this Facebook user). Reject it with a reason"
 	case r.EmailConfirmedAt.IsZero():

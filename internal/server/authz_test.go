@@ -40,6 +40,8 @@ var authzMatrix = map[string]struct {
 	"/v1/opt-out":                   {public: true},
 	"POST /v1/collect/{dataset}":    {public: true},
 	"OPTIONS /v1/collect/{dataset}": {public: true},
+	"POST /submit/{app_id}/{ping}/{schema_version}/{doc_id}":    {public: true},
+	"OPTIONS /submit/{app_id}/{ping}/{schema_version}/{doc_id}": {public: true},
 	// Every dataset's path alias, dispatched from the registry in force.
 	AliasRoute:         {public: true},
 	"GET /v1/datasets": {probes: []probe{{method: "GET", path: "/v1/datasets", allowed: auth.PersonRoles()}}},

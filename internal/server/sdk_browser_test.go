@@ -24,7 +24,7 @@ const testPage = `<!doctype html><html><head><meta charset="utf-8"><title>sdk</t
 
 // chromium starts headless Chromium, or skips the test when none is
 // installed outside CI (in CI a missing browser is a failure).
-func chromium(t *testing.T) context.Context {
+func chromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := os.Getenv("STEWARD_CHROMIUM")
 	if path == "" {
@@ -42,6 +42,7 @@ func chromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelA() })

@@ -131,6 +131,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	col := &collect.Collector{
 		Registry: s.Registry, Keyer: s.Keyer, UA: ua, IPs: ips, CSRF: guard, Batcher: s.batcher,
 		Clock: s.Clock, Metrics: cm, Erased: s.Erased, UnderReview: s.Reviews.UnderReview, Log: s.Log,
+		GleanDeletion: func(ctx context.Context, appID, clientID string) error {
+			_, err := s.Rights.GleanDeletion(ctx, appID, clientID)
+			return err
+		},
 		Config: collect.Config{
 			MaxBody: cfg.MaxBody, Limits: collect.Limits{MaxBatch: cfg.MaxBatch},
 			RatePerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst,
@@ -169,6 +173,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.handle("/v1/opt-out", nil, consent.Handler{CSRF: guard, Secure: cfg.SecureCookies})
 	s.handle("POST /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
 	s.handle("OPTIONS /v1/collect/{dataset}", nil, http.HandlerFunc(col.ServeDataset))
+	// Glean's submission path (docs/glean.md): open like collection.
+	s.handle("POST /submit/{app_id}/{ping}/{schema_version}/{doc_id}", nil, http.HandlerFunc(col.ServeGlean))
+	s.handle("OPTIONS /submit/{app_id}/{ping}/{schema_version}/{doc_id}", nil, http.HandlerFunc(col.ServeGlean))
 
 	// Reading collected data is open at the door to every role a person
 	// can hold; the read policy then decides per dataset, purpose and

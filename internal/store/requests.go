@@ -19,6 +19,10 @@ type Request struct {
 	Email          string
 	AppUserID      string
 	FacebookUserID string
+	// GleanClientID is the Glean client id of a deletion-request ping
+	// (channel glean); it is the credential, and only steward's own
+	// events are searched by it.
+	GleanClientID string
 	// SubjectKey is the keyed hash of the subject's identity, under which
 	// duplicates are found without storing another copy of the address.
 	SubjectKey string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,18 +238,25 @@ func legacy(t *testing.T, s *Store) {
 }
 
 func TestUpgradeUnversioned(t *testing.T) {
-	storetest.Upgrade(t, func(t *testing.T) (store.Store, storetest.LegacyOutbox) {
+	storetest.Upgrade(t, func(t *testing.T) (store.Store, storetest.LegacyOutbox, storetest.LegacyRequest) {
 		s := open(t, testSchema(t))
 		legacy(t, s)
 		return s, func(t *testing.T, msgs ...store.OutboxMessage) {
-			for _, m := range msgs {
-				if _, err := s.pool.Exec(context.Background(), `INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at)
+				for _, m := range msgs {
+					if _, err := s.pool.Exec(context.Background(), `INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at)
 					VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, m.Kind, m.To, m.Subject, m.Body, m.Ref, m.CreatedAt, m.NextAttemptAt, m.Attempts, m.LastError,
-					nullTime(m.SentAt), nullTime(m.FailedAt)); err != nil {
+						nullTime(m.SentAt), nullTime(m.FailedAt)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}, func(t *testing.T, r store.Request) {
+				cols := strings.TrimSuffix(requestCols, ", glean_client_id")
+				args := requestArgs(&r)
+				args = args[:len(args)-1]
+				if _, err := s.pool.Exec(context.Background(), "INSERT INTO requests("+cols+") VALUES ("+placeholders(len(args), 1)+")", args...); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}
 	})
 }
 

@@ -11,13 +11,13 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-const requestCols = "id, status_token_hash, channel, type, status, email, app_user_id, facebook_user_id, subject_key, account_id, law, due_at, extension_reason, email_confirmed_at, confirm_hash, confirmation_code, question, answer, reject_reason, assignee, grace_until, export_path, export_expires_at, receipt, created_at, updated_at, status_at, version"
+const requestCols = "id, status_token_hash, channel, type, status, email, app_user_id, facebook_user_id, subject_key, account_id, law, due_at, extension_reason, email_confirmed_at, confirm_hash, confirmation_code, question, answer, reject_reason, assignee, grace_until, export_path, export_expires_at, receipt, created_at, updated_at, status_at, version, glean_client_id"
 
 func requestArgs(r *store.Request) []any {
 	return []any{r.ID, r.StatusTokenHash, r.Channel, r.Type, r.Status, r.Email, r.AppUserID, r.FacebookUserID, r.SubjectKey,
 		r.AccountID, r.Law, nullTime(r.DueAt), r.ExtensionReason, nullTime(r.EmailConfirmedAt), r.ConfirmHash, r.ConfirmationCode,
 		r.Question, r.Answer, r.RejectReason, r.Assignee, nullTime(r.GraceUntil), r.ExportPath, nullTime(r.ExportExpiresAt), r.Receipt,
-		r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.StatusAt.UTC(), r.Version}
+		r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.StatusAt.UTC(), r.Version, r.GleanClientID}
 }
 
 func scanRequest(row pgx.Row) (store.Request, error) {
@@ -26,7 +26,7 @@ func scanRequest(row pgx.Row) (store.Request, error) {
 	err := row.Scan(&r.ID, &r.StatusTokenHash, &r.Channel, &r.Type, &r.Status, &r.Email, &r.AppUserID, &r.FacebookUserID,
 		&r.SubjectKey, &r.AccountID, &r.Law, &due, &r.ExtensionReason, &confirmed, &r.ConfirmHash, &r.ConfirmationCode,
 		&r.Question, &r.Answer, &r.RejectReason, &r.Assignee, &grace, &r.ExportPath, &exportExp, &r.Receipt,
-		&r.CreatedAt, &r.UpdatedAt, &r.StatusAt, &r.Version)
+		&r.CreatedAt, &r.UpdatedAt, &r.StatusAt, &r.Version, &r.GleanClientID)
 	r.DueAt, r.EmailConfirmedAt, r.GraceUntil, r.ExportExpiresAt = fromNull(due), fromNull(confirmed), fromNull(grace), fromNull(exportExp)
 	r.CreatedAt, r.UpdatedAt, r.StatusAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC(), r.StatusAt.UTC()
 	return r, err

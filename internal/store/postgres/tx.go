@@ -31,7 +31,7 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 type tx struct{ tx pgx.Tx }
 
 func (t tx) CreateRequest(ctx context.Context, r store.Request) error {
-	_, err := t.tx.Exec(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+placeholders(28, 1)+")", requestArgs(&r)...)
+	_, err := t.tx.Exec(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+placeholders(29, 1)+")", requestArgs(&r)...)
 	return wrap(err)
 }
 
@@ -42,7 +42,7 @@ var updateRequest = func() string {
 	for i, c := range cols {
 		sets[i] = c + " = $" + strconv.Itoa(i+1)
 	}
-	return "UPDATE requests SET " + strings.Join(sets, ", ") + " WHERE id = $28 AND version = $29"
+	return "UPDATE requests SET " + strings.Join(sets, ", ") + " WHERE id = $29 AND version = $30"
 }()
 
 func (t tx) UpdateRequest(ctx context.Context, r store.Request) (int64, error) {

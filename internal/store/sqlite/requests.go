@@ -8,13 +8,13 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-const requestCols = "id, status_token_hash, channel, type, status, email, app_user_id, facebook_user_id, subject_key, account_id, law, due_at, extension_reason, email_confirmed_at, confirm_hash, confirmation_code, question, answer, reject_reason, assignee, grace_until, export_path, export_expires_at, receipt, created_at, updated_at, status_at, version"
+const requestCols = "id, status_token_hash, channel, type, status, email, app_user_id, facebook_user_id, subject_key, account_id, law, due_at, extension_reason, email_confirmed_at, confirm_hash, confirmation_code, question, answer, reject_reason, assignee, grace_until, export_path, export_expires_at, receipt, created_at, updated_at, status_at, version, glean_client_id"
 
 func requestArgs(r *store.Request) []any {
 	return []any{r.ID, r.StatusTokenHash, r.Channel, r.Type, r.Status, r.Email, r.AppUserID, r.FacebookUserID, r.SubjectKey,
 		r.AccountID, r.Law, us(r.DueAt), r.ExtensionReason, us(r.EmailConfirmedAt), r.ConfirmHash, r.ConfirmationCode,
 		r.Question, r.Answer, r.RejectReason, r.Assignee, us(r.GraceUntil), r.ExportPath, us(r.ExportExpiresAt), r.Receipt,
-		us(r.CreatedAt), us(r.UpdatedAt), us(r.StatusAt), r.Version}
+		us(r.CreatedAt), us(r.UpdatedAt), us(r.StatusAt), r.Version, r.GleanClientID}
 }
 
 type scanner interface{ Scan(...any) error }
@@ -25,7 +25,7 @@ func scanRequest(row scanner) (store.Request, error) {
 	err := row.Scan(&r.ID, &r.StatusTokenHash, &r.Channel, &r.Type, &r.Status, &r.Email, &r.AppUserID, &r.FacebookUserID,
 		&r.SubjectKey, &r.AccountID, &r.Law, &due, &r.ExtensionReason, &confirmed, &r.ConfirmHash, &r.ConfirmationCode,
 		&r.Question, &r.Answer, &r.RejectReason, &r.Assignee, &grace, &r.ExportPath, &exportExp, &r.Receipt,
-		&created, &updated, &statusAt, &r.Version)
+		&created, &updated, &statusAt, &r.Version, &r.GleanClientID)
 	r.DueAt, r.EmailConfirmedAt, r.GraceUntil, r.ExportExpiresAt = tm(due), tm(confirmed), tm(grace), tm(exportExp)
 	r.CreatedAt, r.UpdatedAt, r.StatusAt = tm(created), tm(updated), tm(statusAt)
 	return r, err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	_ "embed"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,20 +86,27 @@ func TestMigrations(t *testing.T) {
 var unversioned string
 
 func TestUpgradeUnversioned(t *testing.T) {
-	storetest.Upgrade(t, func(t *testing.T) (store.Store, storetest.LegacyOutbox) {
+	storetest.Upgrade(t, func(t *testing.T) (store.Store, storetest.LegacyOutbox, storetest.LegacyRequest) {
 		s := open(t, filepath.Join(t.TempDir(), "steward.db"))
 		if _, err := s.w.Exec(unversioned); err != nil {
 			t.Fatal(err)
 		}
 		return s, func(t *testing.T, msgs ...store.OutboxMessage) {
-			for _, m := range msgs {
-				if _, err := s.w.Exec(`INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at)
+				for _, m := range msgs {
+					if _, err := s.w.Exec(`INSERT INTO outbox(kind, recipient, subject, body, ref, created_at, next_attempt_at, attempts, last_error, sent_at, failed_at)
 					VALUES (?,?,?,?,?,?,?,?,?,?,?)`, m.Kind, m.To, m.Subject, m.Body, m.Ref, us(m.CreatedAt), us(m.NextAttemptAt), m.Attempts, m.LastError,
-					us(m.SentAt), us(m.FailedAt)); err != nil {
+						us(m.SentAt), us(m.FailedAt)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}, func(t *testing.T, r store.Request) {
+				cols := strings.TrimSuffix(requestCols, ", glean_client_id")
+				args := requestArgs(&r)
+				args = args[:len(args)-1]
+				if _, err := s.w.Exec("INSERT INTO requests("+cols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+")", args...); err != nil {
 					t.Fatal(err)
 				}
 			}
-		}
 	})
 }
 

@@ -29,7 +29,7 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 type tx struct{ tx *sql.Tx }
 
 func (t tx) CreateRequest(ctx context.Context, r store.Request) error {
-	_, err := t.tx.ExecContext(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", 28), ",")+")", requestArgs(&r)...)
+	_, err := t.tx.ExecContext(ctx, "INSERT INTO requests("+requestCols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?,", 29), ",")+")", requestArgs(&r)...)
 	return wrap(err)
 }
 
@@ -40,7 +40,7 @@ func (t tx) UpdateRequest(ctx context.Context, r store.Request) (int64, error) {
 	res, err := t.tx.ExecContext(ctx, `UPDATE requests SET status_token_hash=?, channel=?, type=?, status=?, email=?, app_user_id=?,
 		facebook_user_id=?, subject_key=?, account_id=?, law=?, due_at=?, extension_reason=?, email_confirmed_at=?, confirm_hash=?,
 		confirmation_code=?, question=?, answer=?, reject_reason=?, assignee=?, grace_until=?, export_path=?, export_expires_at=?,
-		receipt=?, created_at=?, updated_at=?, status_at=?, version=? WHERE id=? AND version=?`, args...)
+		receipt=?, created_at=?, updated_at=?, status_at=?, version=?, glean_client_id=? WHERE id=? AND version=?`, args...)
 	if err != nil {
 		return 0, wrap(err)
 	}

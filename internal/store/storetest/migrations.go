@@ -81,6 +81,10 @@ func migrateFresh(t *testing.T, s store.Store) {
 // secrets column), in a plain INSERT.
 type LegacyOutbox func(t *testing.T, msgs ...store.OutboxMessage)
 
+// LegacyRequest inserts a request row the way steward wrote it before
+// migration 0009 (no glean_client_id column), in a plain INSERT.
+type LegacyRequest func(t *testing.T, r store.Request)
+
 // Upgrade checks that a database made before migrations were versioned is
 // adopted in place with every row kept. legacy returns a store on a
 // database holding the unversioned schema.sql (no schema_migrations), not
@@ -88,9 +92,9 @@ type LegacyOutbox func(t *testing.T, msgs ...store.OutboxMessage)
 // written through the store API, which writes exactly what the unversioned
 // steward wrote; once a migration changes a table these methods write,
 // they must become plain INSERTs, as the outbox's are.
-func Upgrade(t *testing.T, legacy func(t *testing.T) (store.Store, LegacyOutbox)) {
+func Upgrade(t *testing.T, legacy func(t *testing.T) (store.Store, LegacyOutbox, LegacyRequest)) {
 	ctx := context.Background()
-	s, legacyOutbox := legacy(t)
+	s, legacyOutbox, legacyRequest := legacy(t)
 	before, err := s.MigrationStatus(ctx)
 	if err != nil || len(before) == 0 || !before[0].Applied || !before[0].Baseline || !before[0].AppliedAt.IsZero() {
 		t.Fatalf("status of the unversioned database: %+v %v", before, err)
@@ -118,12 +122,15 @@ func Upgrade(t *testing.T, legacy func(t *testing.T) (store.Store, LegacyOutbox)
 	if _, err := s.SetSettingIfAbsent(ctx, "key_fingerprint", "abc"); err != nil {
 		t.Fatal(err)
 	}
-	r := request("r1", "s1", "erasure", "waiting_for_email_confirmation", t0)
-	if err := createRequest(ctx, s, r, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: r.Status, Note: "made"}); err != nil {
-		t.Fatal(err)
-	}
-	r.Status, r.StatusAt, r.EmailConfirmedAt = "received", t0.Add(time.Hour), t0.Add(time.Hour)
-	if _, err := updateRequest(ctx, s, r, &store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"}); err != nil {
+	r := request("r1", "s1", "erasure", "received", t0)
+	r.StatusAt, r.EmailConfirmedAt, r.Version = t0.Add(time.Hour), t0.Add(time.Hour), 2
+	legacyRequest(t, r)
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.AppendRequestEvent(ctx, store.RequestEvent{RequestID: "r1", At: t0, Actor: "user", To: "waiting_for_email_confirmation", Note: "made"}); err != nil {
+			return err
+		}
+		return tx.AppendRequestEvent(ctx, store.RequestEvent{RequestID: "r1", At: t0.Add(time.Hour), Actor: "user", From: "waiting_for_email_confirmation", To: "received"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveStep(ctx, store.RequestStep{RequestID: "r1", Connector: "app", Phase: "deactivate", Status: "done", Count: 1, Detail: "ok", Attempts: 1, StartedAt: t0, FinishedAt: t0.Add(time.Second)}); err != nil {

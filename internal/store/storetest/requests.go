@@ -149,3 +149,27 @@ func updateRequest(ctx context.Context, s store.Store, r store.Request, ev *stor
 	})
 	return v, err
 }
+
+// gleanRequest: a Glean deletion request keeps its client id through
+// create and update.
+func gleanRequest(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	create := func(r store.Request) error {
+		return createRequest(ctx, s, r, store.RequestEvent{RequestID: r.ID, At: r.CreatedAt, Actor: "glean", To: r.Status, Note: "made"})
+	}
+	g := request("rg", "sg", "erasure", "received", t0)
+	g.Channel, g.Email, g.GleanClientID = "glean", "", "2b4e6a8c-1111-4222-8333-444455556666"
+	if err := create(g); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRequest(ctx, "rg"); err != nil || got.GleanClientID != g.GleanClientID {
+		t.Fatalf("glean client id: %+v %v", got, err)
+	}
+	g.Status = "in_progress"
+	if _, err := updateRequest(ctx, s, g, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetRequest(ctx, "rg"); got.GleanClientID != g.GleanClientID || got.Status != "in_progress" {
+		t.Fatalf("glean client id after update: %+v", got)
+	}
+}

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Tokens", func(t *testing.T) { tokens(t, open(t)) })
 	t.Run("SweepsAndSettings", func(t *testing.T) { sweepsAndSettings(t, open(t)) })
 	t.Run("Requests", func(t *testing.T) { requests(t, open(t)) })
+	t.Run("GleanRequest", func(t *testing.T) { gleanRequest(t, open(t)) })
 	t.Run("Transactions", func(t *testing.T) { transactions(t, open(t)) })
 	t.Run("AccessLog", func(t *testing.T) { accessLog(t, open(t)) })
 	t.Run("AccessCheckpoints", func(t *testing.T) { accessCheckpoints(t, open(t)) })

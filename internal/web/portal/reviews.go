@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/glean"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/review"
 	"github.com/steward-privacy/steward/internal/store"
@@ -213,6 +214,8 @@ type newView struct {
 	RenewExpires time.Time
 	Problems     []string
 	Version      int64
+	// GleanAppID and GleanAppVersion are a Glean import's form fields.
+	GleanAppID, GleanAppVersion string
 }
 
 // ReviewNew handles GET /admin/reviews/new; ?renew=dataset.field fills in
@@ -274,7 +277,15 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 			v.Renew = ""
 		}
 	}
-	data, name, problem := registryFile(r)
+	var data []byte
+	var name, problem string
+	var gleanProblems []string
+	if appID := formText(r, "glean_app_id"); appID != "" {
+		v.GleanAppID, v.GleanAppVersion = appID, formText(r, "glean_app_version")
+		data, name, problem, gleanProblems = rv.gleanFile(r, appID, v.GleanAppVersion)
+	} else {
+		data, name, problem = registryFile(r)
+	}
 	v.YAML = ui.ValidText(string(data))
 	again := func(status int, msg string, problems []string) {
 		v.Problems = problems
@@ -287,7 +298,7 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 		problem = textProblem(map[string]string{"the title": v.Title, "the links": v.Links})
 	}
 	if problem != "" {
-		again(http.StatusBadRequest, problem, nil)
+		again(http.StatusBadRequest, problem, gleanProblems)
 		return
 	}
 	p, err := rv.Service.Propose(r.Context(), actor(r), review.Input{YAML: data, Name: name, Title: v.Title, Links: lines(v.Links)}, false)
@@ -309,6 +320,62 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 	default:
 		rv.unavailable(w, r, err)
 	}
+}
+
+// gleanFile is the proposal a Glean import makes of the uploaded
+// metrics.yaml and pings.yaml files, added to the registry in force (see
+// docs/glean.md). problems lists the import's findings with file and line.
+func (rv *Reviews) gleanFile(r *http.Request, appID, appVersion string) (data []byte, name, problem string, problems []string) {
+	opt := glean.Options{AppID: appID, Now: time.Now().UTC()}
+	if appVersion != "" {
+		n, err := strconv.Atoi(appVersion)
+		if err != nil || n < 1 {
+			return nil, "", "The app's major version is a whole number above 0, like 120.", nil
+		}
+		opt.AppVersion = n
+	}
+	var files []glean.File
+	if r.MultipartForm != nil {
+		for _, h := range r.MultipartForm.File["glean"] {
+			f, err := h.Open()
+			if err != nil {
+				return nil, "", "An uploaded file could not be read; choose it again.", nil
+			}
+			b, err := io.ReadAll(f)
+			f.Close()
+			fname := ui.ValidText(h.Filename)
+			if err != nil || !validDocument(string(b)) {
+				return nil, "", "An uploaded file is not UTF-8 text; choose metrics.yaml and pings.yaml.", nil
+			}
+			files = append(files, glean.File{Name: fname, Data: b})
+		}
+	}
+	if len(files) == 0 {
+		return nil, "", "Choose the Glean metrics.yaml (and pings.yaml) files to import.", nil
+	}
+	v := rv.Service.Registry.Version()
+	if v == 0 {
+		return nil, "", "No registry is approved yet: propose a registry first, then import Glean's files into it.", nil
+	}
+	rec, err := rv.Service.Store.GetRegistryVersion(r.Context(), v)
+	if err != nil {
+		return nil, "", "The registry in force could not be read; try again in a moment.", nil
+	}
+	res, err := glean.Import(files, opt)
+	if err == nil {
+		data, err = glean.Proposal(rec.YAML, res, appID, opt.Now)
+	}
+	var ge *glean.Error
+	switch {
+	case errors.As(err, &ge):
+		for _, p := range ge.Problems {
+			problems = append(problems, p.String())
+		}
+		return nil, "", fmt.Sprintf("The Glean files have %d problem(s); nothing was stored.", len(ge.Problems)), problems
+	case err != nil:
+		return nil, "", sentenceOf(err.Error()) + " Nothing was stored.", nil
+	}
+	return data, "Glean import", "", nil
 }
 
 // registryFile is the registry a form carries: the uploaded file when one
