@@ -14,11 +14,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/google/uuid"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +35,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-privacy/steward/internal/glean"
+	"github.com/steward-privacy/steward/internal/registry"
 )
 
 const event = `{"event_id":"%s","timestamp":1333046100000,"event_stream":[["picker",732],["picker::change",1700],["picker::signin",2300]],` +
@@ -96,7 +100,7 @@ func main() {
 			time.Sleep(l.warmup)
 			before = sampleUsage(srv.Process.Pid, addr)
 		}()
-		r := l.run("http://"+addr, t.batch, t.csrf)
+		r := l.run("http://"+addr, t)
 		after = sampleUsage(srv.Process.Pid, addr)
 		r.rssMB = peakRSS(srv.Process.Pid)
 		events := r.eventsPerSec * l.duration.Seconds()
@@ -145,12 +149,18 @@ func main() {
 
 const bareName = "bare net/http (202, body read)"
 
+// gleanApp is the Glean application id of the ping target.
+const gleanApp = "bench"
+
 // target is one server the load is pointed at.
 type target struct {
 	name  string
 	args  []string // command line; the bench's own servers start with its path
 	batch int      // events per request
 	csrf  bool     // fetch a CSRF token and send it
+	// ping, when set, is a Glean ping posted to /submit/ with a new
+	// doc_id each time (one ping counts as one event).
+	ping []byte
 }
 
 // targetsFor lists one round's servers, each on fresh storage under dir
@@ -164,11 +174,21 @@ func targetsFor(self, bin, dir, pg string) (targets []target, cleanup func()) {
 			ts = append(ts, target{name: "durable floor, " + k, args: []string{self, "floor", k, where}, batch: 1})
 		}
 	}
+	// A Glean baseline ping of 40 metrics, approved at start-up.
+	gleanRegistry, ping, err := glean.Baseline(40, gleanApp, registry.DefaultYAML, time.Now())
+	check(err)
+	gleanFile := filepath.Join(dir, "glean-registry.yaml")
+	check(os.WriteFile(gleanFile, gleanRegistry, 0o600))
 	steward := func(backend string, extra ...string) {
 		args := append([]string{bin, "serve", "--data", filepath.Join(dir, backend), "--rate", "0", "--log-level", "warn"}, extra...)
+		// The same data folder (its hashing key is the database's); the
+		// approved registry then also holds the built-in datasets.
+		gleanArgs := append([]string{bin, "serve", "--data", filepath.Join(dir, backend), "--rate", "0", "--log-level", "warn",
+			"--registry", gleanFile, "--approve-registry", "steward-bench: a synthetic Glean baseline ping"}, extra...)
 		ts = append(ts,
 			target{name: "steward " + backend + " single", args: args, batch: 1, csrf: true},
-			target{name: "steward " + backend + " batch of 100", args: args, batch: 100, csrf: true})
+			target{name: "steward " + backend + " batch of 100", args: args, batch: 100, csrf: true},
+			target{name: "steward " + backend + " glean ping (40)", args: gleanArgs, batch: 1, ping: ping})
 	}
 	floors(floorDir, localFloors...)
 	steward("sqlite")
@@ -237,7 +257,8 @@ type result struct {
 	errs                          int
 }
 
-func (l load) run(base string, batch int, csrf bool) result {
+func (l load) run(base string, t target) result {
+	batch, csrf := t.batch, t.csrf
 	tr := &http.Transport{MaxIdleConnsPerHost: l.clients * 2, MaxConnsPerHost: l.clients * 2}
 	defer tr.CloseIdleConnections()
 	var mu sync.Mutex
@@ -269,8 +290,12 @@ func (l load) run(base string, batch int, csrf bool) result {
 				if now.After(end) {
 					break
 				}
-				body := makeBody(batch)
-				req, _ := http.NewRequest("POST", base+"/v1/collect/interaction_data", strings.NewReader(body))
+				var req *http.Request
+				if t.ping != nil {
+					req, _ = http.NewRequest("POST", base+"/submit/"+gleanApp+"/baseline/1/"+uuid.NewString(), bytes.NewReader(t.ping))
+				} else {
+					req, _ = http.NewRequest("POST", base+"/v1/collect/interaction_data", strings.NewReader(makeBody(batch)))
+				}
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-CSRF-Token", token)
 				req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
