@@ -11,6 +11,7 @@ import (
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/glean"
+	"github.com/steward-privacy/steward/internal/review"
 )
 
 const importGleanUsage = "usage: steward registry import-glean --app-id APP [--app-version N] [--base FILE] [--out FILE] [--propose --as EMAIL [--submit]] metrics.yaml… [pings.yaml…]"
@@ -114,5 +115,9 @@ func registryImportGlean(ctx context.Context, args []string, stdout, stderr io.W
 			return err
 		}
 	}
-	return reviewPropose(ctx, a, "glean import", data, as, "", nil, submit, stdout)
+	var warnings []string
+	for _, w := range res.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	return reviewPropose(ctx, a, review.Input{YAML: data, Name: "glean import", Warnings: warnings}, as, submit, stdout)
 }

@@ -80,7 +80,7 @@ func cmdReview(ctx context.Context, args []string, stdout io.Writer) error {
 	defer a.Close()
 	switch args[0] {
 	case "propose":
-		return reviewPropose(ctx, a, fs.Arg(0), data, as, title, links, submit, stdout)
+		return reviewPropose(ctx, a, review.Input{YAML: data, Name: fs.Arg(0), Title: title, Links: links}, as, submit, stdout)
 	case "list":
 		return reviewList(ctx, a, state, stdout)
 	case "show":
@@ -105,7 +105,7 @@ func noProposal(err error, id int64) error {
 	return err
 }
 
-func reviewPropose(ctx context.Context, a *app.App, name string, data []byte, as, title string, links []string, submit bool, stdout io.Writer) error {
+func reviewPropose(ctx context.Context, a *app.App, in review.Input, as string, submit bool, stdout io.Writer) error {
 	u, err := a.Store.UserByEmail(ctx, as)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("--as %s: no such account (steward user list shows them)", as)
@@ -116,7 +116,7 @@ func reviewPropose(ctx context.Context, a *app.App, name string, data []byte, as
 	if !u.DisabledAt.IsZero() {
 		return fmt.Errorf("--as %s: the account is disabled", as)
 	}
-	p, err := a.Reviews.Propose(ctx, review.Actor{ID: u.Email, Role: auth.Role(u.Role)}, review.Input{YAML: data, Name: name, Title: title, Links: links}, submit)
+	p, err := a.Reviews.Propose(ctx, review.Actor{ID: u.Email, Role: auth.Role(u.Role)}, in, submit)
 	var problems *registry.ProblemsError
 	if errors.As(err, &problems) {
 		for _, pr := range problems.Problems {

@@ -71,6 +71,10 @@ type Input struct {
 	Title   string
 	Links   []string
 	Answers map[string]string
+	// Warnings are an import's findings a person must look at (a Glean
+	// metric type steward drops, say); the proposal's first history line
+	// keeps them.
+	Warnings []string
 }
 
 // meta is a proposal file's review: section.
@@ -264,6 +268,9 @@ func (s *Service) Propose(ctx context.Context, actor Actor, in Input, submit boo
 		BaseVersion: baseV, YAML: in.YAML, Digest: digest(in.YAML), Revision: 1, Answers: cleanAnswers(in.Answers),
 		MaxCategory: top, Required: roleNames(req), CreatedAt: s.now()}
 	note := fmt.Sprintf("proposed from %s against registry version %d: %d change(s), highest category %d", in.Name, baseV, len(changes), top)
+	if len(in.Warnings) > 0 {
+		note += "; import warnings: " + strings.Join(in.Warnings, "; ")
+	}
 	p, err = s.machine().Create(ctx, p, actor.ID, note)
 	if err != nil || !submit {
 		return p, err

@@ -27,7 +27,11 @@ func bundleGleanJS(t *testing.T) []byte {
 	dir := filepath.Join("testdata", "gleanjs")
 	esbuild := filepath.Join(dir, "node_modules", ".bin", "esbuild")
 	if _, err := os.Stat(esbuild); err != nil {
-		t.Fatalf("the Glean JavaScript SDK is not installed: run npm ci in internal/server/testdata/gleanjs (.ci/run does)")
+		// As for Chromium: CI must have it, a bare machine skips.
+		if os.Getenv("CI") != "" {
+			t.Fatal("the Glean JavaScript SDK is not installed: run npm ci in internal/server/testdata/gleanjs (.ci/run does)")
+		}
+		t.Skip("the Glean JavaScript SDK is not installed (npm ci in internal/server/testdata/gleanjs)")
 	}
 	out := filepath.Join(t.TempDir(), "glean.js")
 	esbuild, _ = filepath.Abs(esbuild)

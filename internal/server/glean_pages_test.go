@@ -65,4 +65,14 @@ func TestGleanImportInPortal(t *testing.T) {
 	if st != 200 || !strings.Contains(plain(body), "browser__clicks") || !strings.Contains(plain(body), "data_sensitivity: interaction") || !strings.Contains(plain(body), "https://reviews.example/1") {
 		t.Fatalf("import: %d\n%s", st, plain(body))
 	}
+	// An import's warnings are not lost: the proposal's first history line
+	// keeps them, on its page.
+	withJWE := gleanTestMetrics + "  secret:\n    <<: *d\n    type: jwe\n"
+	st, _, loc = analyst.postGlean(map[string]string{auth.CSRFField: csrf, "glean_app_id": "org.example.other"}, map[string]string{"metrics.yaml": withJWE})
+	if st != http.StatusSeeOther {
+		t.Fatalf("import with a warning: %d", st)
+	}
+	if _, body, _ = analyst.get(loc); !strings.Contains(plain(body), "import warnings:") || !strings.Contains(plain(body), "type jwe has no steward type") {
+		t.Fatalf("the import's warning is not on the proposal:\n%s", plain(body))
+	}
 }

@@ -279,10 +279,10 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []byte
 	var name, problem string
-	var gleanProblems []string
+	var gleanProblems, warnings []string
 	if appID := formText(r, "glean_app_id"); appID != "" {
 		v.GleanAppID, v.GleanAppVersion = appID, formText(r, "glean_app_version")
-		data, name, problem, gleanProblems = rv.gleanFile(r, appID, v.GleanAppVersion)
+		data, name, problem, gleanProblems, warnings = rv.gleanFile(r, appID, v.GleanAppVersion)
 	} else {
 		data, name, problem = registryFile(r)
 	}
@@ -301,7 +301,7 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, problem, gleanProblems)
 		return
 	}
-	p, err := rv.Service.Propose(r.Context(), actor(r), review.Input{YAML: data, Name: name, Title: v.Title, Links: lines(v.Links)}, false)
+	p, err := rv.Service.Propose(r.Context(), actor(r), review.Input{YAML: data, Name: name, Title: v.Title, Links: lines(v.Links), Warnings: warnings}, false)
 	var fe *review.ForbiddenError
 	var ie *review.InvalidError
 	var pe *registry.ProblemsError
@@ -325,12 +325,12 @@ func (rv *Reviews) ReviewCreate(w http.ResponseWriter, r *http.Request) {
 // gleanFile is the proposal a Glean import makes of the uploaded
 // metrics.yaml and pings.yaml files, added to the registry in force (see
 // docs/glean.md). problems lists the import's findings with file and line.
-func (rv *Reviews) gleanFile(r *http.Request, appID, appVersion string) (data []byte, name, problem string, problems []string) {
+func (rv *Reviews) gleanFile(r *http.Request, appID, appVersion string) (data []byte, name, problem string, problems, warnings []string) {
 	opt := glean.Options{AppID: appID, Now: time.Now().UTC()}
 	if appVersion != "" {
 		n, err := strconv.Atoi(appVersion)
 		if err != nil || n < 1 {
-			return nil, "", "The app's major version is a whole number above 0, like 120.", nil
+			return nil, "", "The app's major version is a whole number above 0, like 120.", nil, nil
 		}
 		opt.AppVersion = n
 	}
@@ -339,27 +339,27 @@ func (rv *Reviews) gleanFile(r *http.Request, appID, appVersion string) (data []
 		for _, h := range r.MultipartForm.File["glean"] {
 			f, err := h.Open()
 			if err != nil {
-				return nil, "", "An uploaded file could not be read; choose it again.", nil
+				return nil, "", "An uploaded file could not be read; choose it again.", nil, nil
 			}
 			b, err := io.ReadAll(f)
 			f.Close()
 			fname := ui.ValidText(h.Filename)
 			if err != nil || !validDocument(string(b)) {
-				return nil, "", "An uploaded file is not UTF-8 text; choose metrics.yaml and pings.yaml.", nil
+				return nil, "", "An uploaded file is not UTF-8 text; choose metrics.yaml and pings.yaml.", nil, nil
 			}
 			files = append(files, glean.File{Name: fname, Data: b})
 		}
 	}
 	if len(files) == 0 {
-		return nil, "", "Choose the Glean metrics.yaml (and pings.yaml) files to import.", nil
+		return nil, "", "Choose the Glean metrics.yaml (and pings.yaml) files to import.", nil, nil
 	}
 	v := rv.Service.Registry.Version()
 	if v == 0 {
-		return nil, "", "No registry is approved yet: propose a registry first, then import Glean's files into it.", nil
+		return nil, "", "No registry is approved yet: propose a registry first, then import Glean's files into it.", nil, nil
 	}
 	rec, err := rv.Service.Store.GetRegistryVersion(r.Context(), v)
 	if err != nil {
-		return nil, "", "The registry in force could not be read; try again in a moment.", nil
+		return nil, "", "The registry in force could not be read; try again in a moment.", nil, nil
 	}
 	res, err := glean.Import(files, opt)
 	if err == nil {
@@ -371,11 +371,14 @@ func (rv *Reviews) gleanFile(r *http.Request, appID, appVersion string) (data []
 		for _, p := range ge.Problems {
 			problems = append(problems, p.String())
 		}
-		return nil, "", fmt.Sprintf("The Glean files have %d problem(s); nothing was stored.", len(ge.Problems)), problems
+		return nil, "", fmt.Sprintf("The Glean files have %d problem(s); nothing was stored.", len(ge.Problems)), problems, nil
 	case err != nil:
-		return nil, "", sentenceOf(err.Error()) + " Nothing was stored.", nil
+		return nil, "", sentenceOf(err.Error()) + " Nothing was stored.", nil, nil
 	}
-	return data, "Glean import", "", nil
+	for _, w := range res.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	return data, "Glean import", "", nil, warnings
 }
 
 // registryFile is the registry a form carries: the uploaded file when one
