@@ -3,7 +3,6 @@
 package reviewapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-privacy/steward/internal/apijson"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/problem"
 	"github.com/steward-privacy/steward/internal/registry"
@@ -76,15 +76,6 @@ func Classify(err error) (int, string, string, []registry.Problem) {
 	return http.StatusServiceUnavailable, "unavailable", "storage is unavailable; nothing was changed, retry later", nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
 func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -92,30 +83,6 @@ func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, false
 	}
 	return id, true
-}
-
-// decode reads one JSON object into v, refusing unknown members.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		problem.New(w, http.StatusUnsupportedMediaType, "content-type", "send the body as application/json")
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			problem.New(w, http.StatusRequestEntityTooLarge, "too-large", "a review request body is at most 1 MiB")
-			return false
-		}
-		problem.New(w, http.StatusBadRequest, "bad-json", "the body must be one JSON object: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		problem.New(w, http.StatusBadRequest, "bad-json", "unexpected data after the JSON object")
-		return false
-	}
-	return true
 }
 
 // proposalInput is POST /v1/reviews and the revise action.
@@ -144,7 +111,7 @@ func (a *API) Create(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Registry, in.Title, in.Submit = string(body), r.URL.Query().Get("title"), r.URL.Query().Get("submit") == "true"
 	default:
-		if !decode(w, r, &in) {
+		if !apijson.Decode(w, r, &in, MaxBody, "1 MiB") {
 			return
 		}
 	}
@@ -164,7 +131,7 @@ func (a *API) writeView(w http.ResponseWriter, r *http.Request, p store.Proposal
 		return
 	}
 	w.Header().Set("Location", "/v1/reviews/"+strconv.FormatInt(p.ID, 10))
-	writeJSON(w, status, viewJSON(v))
+	apijson.Write(w, status, viewJSON(v))
 }
 
 // List lists proposals, newest first: ?state=a,b, owner, min_category,
@@ -208,7 +175,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	for i, p := range ps {
 		out[i] = summary(p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"proposals": out})
+	apijson.Write(w, http.StatusOK, map[string]any{"proposals": out})
 }
 
 // Get returns a proposal with its changes, requirements, sign-off matrix,
@@ -223,7 +190,7 @@ func (a *API) Get(w http.ResponseWriter, r *http.Request) {
 		Fail(w, a.Log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewJSON(v))
+	apijson.Write(w, http.StatusOK, viewJSON(v))
 }
 
 // Document returns the review request document as Markdown.
@@ -271,7 +238,7 @@ func (a *API) Act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in actionInput
-	if !decode(w, r, &in) {
+	if !apijson.Decode(w, r, &in, MaxBody, "1 MiB") {
 		return
 	}
 	ctx, who := r.Context(), actor(r)

@@ -4,15 +4,14 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/accesslog"
+	"github.com/steward-privacy/steward/internal/apijson"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clientip"
 	"github.com/steward-privacy/steward/internal/clock"
@@ -122,38 +121,6 @@ func (a *API) wire(i store.Incident, now time.Time) Incident {
 	return out
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		problem.New(w, http.StatusUnsupportedMediaType, "content-type", "send the body as application/json")
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			problem.New(w, http.StatusRequestEntityTooLarge, "too-large", "a body is at most 64 KiB")
-			return false
-		}
-		problem.New(w, http.StatusBadRequest, "bad-json", "the body must be one JSON object: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		problem.New(w, http.StatusBadRequest, "bad-json", "unexpected data after the JSON object")
-		return false
-	}
-	return true
-}
-
 // record puts a read of incidents in the access log first.
 func (a *API) record(w http.ResponseWriter, r *http.Request, query string, n int) bool {
 	p, _ := auth.FromContext(r.Context())
@@ -198,7 +165,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	for _, i := range list {
 		out = append(out, a.wire(i, now))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": out})
+	apijson.Write(w, http.StatusOK, map[string]any{"incidents": out})
 }
 
 func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
@@ -259,7 +226,7 @@ func (a *API) Get(w http.ResponseWriter, r *http.Request) {
 	for _, x := range acc {
 		out.Offences = append(out.Offences, access{x.Seq, x.At, x.Reason})
 	}
-	writeJSON(w, http.StatusOK, out)
+	apijson.Write(w, http.StatusOK, out)
 }
 
 // Create opens an incident by hand.
@@ -271,7 +238,7 @@ func (a *API) Create(w http.ResponseWriter, r *http.Request) {
 		LeakAt  *time.Time `json:"leak_at"`
 		AwareAt *time.Time `json:"aware_at"`
 	}
-	if !decode(w, r, &in) {
+	if !apijson.Decode(w, r, &in, 64<<10, "64 KiB") {
 		return
 	}
 	oi := incident.OpenInput{Title: in.Title, Summary: in.Summary, Dataset: in.Dataset}
@@ -286,7 +253,7 @@ func (a *API) Create(w http.ResponseWriter, r *http.Request) {
 		a.Fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, a.wire(i, a.Clock.Now().UTC()))
+	apijson.Write(w, http.StatusCreated, a.wire(i, a.Clock.Now().UTC()))
 }
 
 // Act takes an action: {"note": "...", "version": n}.
@@ -299,7 +266,7 @@ func (a *API) Act(w http.ResponseWriter, r *http.Request) {
 		Note    string `json:"note"`
 		Version int64  `json:"version"`
 	}
-	if !decode(w, r, &in) {
+	if !apijson.Decode(w, r, &in, 64<<10, "64 KiB") {
 		return
 	}
 	i, err := a.Incidents.Act(r.Context(), id, actor(r), incident.ActInput{Action: workflow.Action(r.PathValue("action")), Note: in.Note, Version: in.Version})
@@ -307,5 +274,5 @@ func (a *API) Act(w http.ResponseWriter, r *http.Request) {
 		a.Fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.wire(i, a.Clock.Now().UTC()))
+	apijson.Write(w, http.StatusOK, a.wire(i, a.Clock.Now().UTC()))
 }
