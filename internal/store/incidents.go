@@ -39,6 +39,15 @@ type Incident struct {
 	// Reasoning is the last decision's reasons (not a breach, no
 	// notification needed, closed).
 	Reasoning string
+	// WindowFrom and WindowTo are the time window the blast radius covers
+	// ([from, to)); zero until one is set or derived.
+	WindowFrom, WindowTo time.Time
+	// Blast and Severity are the assessment, JSON owned by package
+	// incident (BlastRadius, Severity); nil until computed.
+	Blast, Severity []byte
+	// Consequences and Measures are the likely consequences and the
+	// measures taken or proposed (Art. 33(3)(c), (d)), as people write them.
+	Consequences, Measures string
 	// Accesses counts the offending access-log entries attached.
 	Accesses  int64
 	OpenedBy  string

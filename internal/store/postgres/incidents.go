@@ -12,13 +12,22 @@ import (
 
 const incidentCols = `id, title, source, group_key, state, credential, dataset, summary, leak_at, aware_at,
 	owner_notified_at, authority_notified_at, subjects_notified_at, high_risk_at, reasoning, accesses, opened_by,
-	created_at, updated_at, state_at, version`
+	created_at, updated_at, state_at, version, window_from, window_to, blast, severity, consequences, measures`
 
 func scanIncident(row pgx.Row) (store.Incident, error) {
 	var i store.Incident
-	var leak, aware, owner, authority, subjects, high *time.Time
+	var leak, aware, owner, authority, subjects, high, wfrom, wto *time.Time
+	var blast, severity string
 	err := row.Scan(&i.ID, &i.Title, &i.Source, &i.GroupKey, &i.State, &i.Credential, &i.Dataset, &i.Summary, &leak, &aware,
-		&owner, &authority, &subjects, &high, &i.Reasoning, &i.Accesses, &i.OpenedBy, &i.CreatedAt, &i.UpdatedAt, &i.StateAt, &i.Version)
+		&owner, &authority, &subjects, &high, &i.Reasoning, &i.Accesses, &i.OpenedBy, &i.CreatedAt, &i.UpdatedAt, &i.StateAt, &i.Version,
+		&wfrom, &wto, &blast, &severity, &i.Consequences, &i.Measures)
+	i.WindowFrom, i.WindowTo = fromNull(wfrom), fromNull(wto)
+	if blast != "" {
+		i.Blast = []byte(blast)
+	}
+	if severity != "" {
+		i.Severity = []byte(severity)
+	}
 	i.LeakAt, i.AwareAt, i.OwnerNotifiedAt = fromNull(leak), fromNull(aware), fromNull(owner)
 	i.AuthorityNotifiedAt, i.SubjectsNotifiedAt, i.HighRiskAt = fromNull(authority), fromNull(subjects), fromNull(high)
 	i.CreatedAt, i.UpdatedAt, i.StateAt = i.CreatedAt.UTC(), i.UpdatedAt.UTC(), i.StateAt.UTC()
@@ -28,7 +37,8 @@ func scanIncident(row pgx.Row) (store.Incident, error) {
 func incidentArgs(i *store.Incident) []any {
 	return []any{i.Title, i.Source, i.GroupKey, i.State, i.Credential, i.Dataset, i.Summary, nullTime(i.LeakAt), nullTime(i.AwareAt),
 		nullTime(i.OwnerNotifiedAt), nullTime(i.AuthorityNotifiedAt), nullTime(i.SubjectsNotifiedAt), nullTime(i.HighRiskAt),
-		i.Reasoning, i.Accesses, i.OpenedBy, i.CreatedAt.UTC(), i.UpdatedAt.UTC(), i.StateAt.UTC(), i.Version}
+		i.Reasoning, i.Accesses, i.OpenedBy, i.CreatedAt.UTC(), i.UpdatedAt.UTC(), i.StateAt.UTC(), i.Version,
+		nullTime(i.WindowFrom), nullTime(i.WindowTo), string(i.Blast), string(i.Severity), i.Consequences, i.Measures}
 }
 
 func (s *Store) GetIncident(ctx context.Context, id int64) (store.Incident, error) {
@@ -125,7 +135,7 @@ func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Tim
 func (t tx) CreateIncident(ctx context.Context, i *store.Incident) error {
 	return wrap(t.tx.QueryRow(ctx, "INSERT INTO incidents(title, source, group_key, state, credential, dataset, summary, leak_at, aware_at, "+
 		"owner_notified_at, authority_notified_at, subjects_notified_at, high_risk_at, reasoning, accesses, opened_by, created_at, updated_at, "+
-		"state_at, version) VALUES ("+placeholders(20, 1)+") RETURNING id", incidentArgs(i)...).Scan(&i.ID))
+		"state_at, version, window_from, window_to, blast, severity, consequences, measures) VALUES ("+placeholders(26, 1)+") RETURNING id", incidentArgs(i)...).Scan(&i.ID))
 }
 
 func (t tx) UpdateIncident(ctx context.Context, i *store.Incident) error {
@@ -133,8 +143,9 @@ func (t tx) UpdateIncident(ctx context.Context, i *store.Incident) error {
 	i.Version++
 	tag, err := t.tx.Exec(ctx, `UPDATE incidents SET title=$1, source=$2, group_key=$3, state=$4, credential=$5, dataset=$6, summary=$7,
 		leak_at=$8, aware_at=$9, owner_notified_at=$10, authority_notified_at=$11, subjects_notified_at=$12, high_risk_at=$13,
-		reasoning=$14, accesses=$15, opened_by=$16, created_at=$17, updated_at=$18, state_at=$19, version=$20
-		WHERE id=$21 AND version=$22`, append(incidentArgs(i), i.ID, read)...)
+		reasoning=$14, accesses=$15, opened_by=$16, created_at=$17, updated_at=$18, state_at=$19, version=$20,
+		window_from=$21, window_to=$22, blast=$23, severity=$24, consequences=$25, measures=$26
+		WHERE id=$27 AND version=$28`, append(incidentArgs(i), i.ID, read)...)
 	if err != nil {
 		i.Version = read
 		return wrap(err)

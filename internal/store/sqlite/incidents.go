@@ -12,13 +12,16 @@ import (
 
 const incidentCols = `id, title, source, group_key, state, credential, dataset, summary, leak_at, aware_at,
 	owner_notified_at, authority_notified_at, subjects_notified_at, high_risk_at, reasoning, accesses, opened_by,
-	created_at, updated_at, state_at, version`
+	created_at, updated_at, state_at, version, window_from, window_to, blast, severity, consequences, measures`
 
 func scanIncident(row scanner) (store.Incident, error) {
 	var i store.Incident
-	var leak, aware, owner, authority, subjects, high, created, updated, stateAt int64
+	var leak, aware, owner, authority, subjects, high, created, updated, stateAt, wfrom, wto int64
+	var blast, severity string
 	err := row.Scan(&i.ID, &i.Title, &i.Source, &i.GroupKey, &i.State, &i.Credential, &i.Dataset, &i.Summary, &leak, &aware,
-		&owner, &authority, &subjects, &high, &i.Reasoning, &i.Accesses, &i.OpenedBy, &created, &updated, &stateAt, &i.Version)
+		&owner, &authority, &subjects, &high, &i.Reasoning, &i.Accesses, &i.OpenedBy, &created, &updated, &stateAt, &i.Version,
+		&wfrom, &wto, &blast, &severity, &i.Consequences, &i.Measures)
+	i.WindowFrom, i.WindowTo, i.Blast, i.Severity = tm(wfrom), tm(wto), bytesOrNil(blast), bytesOrNil(severity)
 	i.LeakAt, i.AwareAt, i.OwnerNotifiedAt, i.AuthorityNotifiedAt = tm(leak), tm(aware), tm(owner), tm(authority)
 	i.SubjectsNotifiedAt, i.HighRiskAt, i.CreatedAt, i.UpdatedAt, i.StateAt = tm(subjects), tm(high), tm(created), tm(updated), tm(stateAt)
 	return i, wrap(err)
@@ -27,7 +30,15 @@ func scanIncident(row scanner) (store.Incident, error) {
 func incidentArgs(i *store.Incident) []any {
 	return []any{i.Title, i.Source, i.GroupKey, i.State, i.Credential, i.Dataset, i.Summary, us(i.LeakAt), us(i.AwareAt),
 		us(i.OwnerNotifiedAt), us(i.AuthorityNotifiedAt), us(i.SubjectsNotifiedAt), us(i.HighRiskAt), i.Reasoning, i.Accesses,
-		i.OpenedBy, us(i.CreatedAt), us(i.UpdatedAt), us(i.StateAt), i.Version}
+		i.OpenedBy, us(i.CreatedAt), us(i.UpdatedAt), us(i.StateAt), i.Version,
+		us(i.WindowFrom), us(i.WindowTo), string(i.Blast), string(i.Severity), i.Consequences, i.Measures}
+}
+
+func bytesOrNil(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
 }
 
 func (s *Store) GetIncident(ctx context.Context, id int64) (store.Incident, error) {
@@ -135,7 +146,7 @@ func (s *Store) TakeLease(ctx context.Context, name, holder string, now time.Tim
 
 func (t tx) CreateIncident(ctx context.Context, i *store.Incident) error {
 	res, err := t.tx.ExecContext(ctx, "INSERT INTO incidents("+strings.TrimPrefix(incidentCols, "id, ")+") VALUES ("+
-		strings.TrimSuffix(strings.Repeat("?,", 20), ",")+")", incidentArgs(i)...)
+		strings.TrimSuffix(strings.Repeat("?,", 26), ",")+")", incidentArgs(i)...)
 	if err != nil {
 		return wrap(err)
 	}
@@ -149,7 +160,8 @@ func (t tx) UpdateIncident(ctx context.Context, i *store.Incident) error {
 	args := append(incidentArgs(i), i.ID, read)
 	res, err := t.tx.ExecContext(ctx, `UPDATE incidents SET title=?, source=?, group_key=?, state=?, credential=?, dataset=?, summary=?,
 		leak_at=?, aware_at=?, owner_notified_at=?, authority_notified_at=?, subjects_notified_at=?, high_risk_at=?, reasoning=?,
-		accesses=?, opened_by=?, created_at=?, updated_at=?, state_at=?, version=? WHERE id=? AND version=?`, args...)
+		accesses=?, opened_by=?, created_at=?, updated_at=?, state_at=?, version=?,
+		window_from=?, window_to=?, blast=?, severity=?, consequences=?, measures=? WHERE id=? AND version=?`, args...)
 	if err != nil {
 		i.Version = read
 		return wrap(err)
