@@ -40,6 +40,8 @@ usage:
                                                   index and its signed checkpoints (--checkpoint FILE: a witness's copy)
   steward log checkpoints                         list the signed checkpoints of the access log's head
   steward log head                                print the latest entry's seq and hash (to anchor elsewhere)
+  steward incident register [--format json|csv]  the breach register (Art. 33(5)): every incident, notified or not
+                         [--state S] [--source S] [--out FILE]
   steward mail list                               list the e-mail kept in the local mailbox (no SMTP server configured)
   steward mail show ID|latest [--raw]             print one message of the local mailbox
   steward requests receipt ID                     print and verify an erasure receipt
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdReceipt(args[1:], stdout)
 	case "connectors":
 		err = cmdConnectors(ctx, args[1:], stdout)
+	case "incident":
+		err = cmdIncident(ctx, args[1:], stdout)
 	case "log":
 		err = cmdLog(ctx, args[1:], stdout)
 	case "records":

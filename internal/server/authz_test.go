@@ -110,6 +110,7 @@ var authzMatrix = map[string]struct {
 	"POST /v1/access-log/external":     {probes: []probe{{method: "POST", path: "/v1/access-log/external", body: `{}`, allowed: []auth.Role{auth.System}}}},
 	"GET /v1/incidents":                {probes: []probe{{method: "GET", path: "/v1/incidents", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"POST /v1/incidents":               {probes: []probe{{method: "POST", path: "/v1/incidents", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
+	"GET /v1/incidents/register":       {probes: []probe{{method: "GET", path: "/v1/incidents/register?format=csv", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"GET /v1/incidents/{id}":           {probes: []probe{{method: "GET", path: "/v1/incidents/999", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"POST /v1/incidents/{id}/{action}": {probes: []probe{{method: "POST", path: "/v1/incidents/999/assess", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"GET /v1/retention/sweeps":         {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},

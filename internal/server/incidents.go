@@ -15,6 +15,7 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	api := &incidentapi.API{Incidents: s.Incidents, Access: s.Access, IPs: ips, Clock: s.Clock, Log: s.Log}
 	s.handle("GET /v1/incidents", incident.Readers, hf(api.List))
 	s.handle("POST /v1/incidents", incident.Managers, hf(api.Create))
+	s.handle("GET /v1/incidents/register", incident.Readers, hf(api.Register))
 	s.handle("GET /v1/incidents/{id}", incident.Readers, hf(api.Get))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
