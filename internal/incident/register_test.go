@@ -14,7 +14,6 @@ import (
 	"github.com/steward-privacy/steward/internal/store"
 )
 
-
 func TestRegisterKeepsEveryIncidentWithItsFactsEffectsAndDecisions(t *testing.T) {
 	backendsUnder(t, func(t *testing.T, fx *fixture) {
 		ctx := context.Background()
