@@ -6,6 +6,7 @@
 // acknowledges only durable events can do on each backend.
 //
 //	go run ./cmd/steward-bench [-clients 32] [-duration 10s] [-rounds 3] [-postgres DSN]
+//	go run ./cmd/steward-bench detect [-duration 20s]   (the breach monitor's detection latency, detect.go)
 //
 // Every server runs as its own process so its peak RSS can be read. This
 // machine's speed drifts from minute to minute, so -rounds repeats every
@@ -61,16 +62,16 @@ func main() {
 	pg := flag.String("postgres", os.Getenv("STEWARD_TEST_POSTGRES"), "PostgreSQL DSN (empty: skip PostgreSQL)")
 	profile := flag.String("profile", "", "directory for a CPU profile of each steward run (go tool pprof FILE)")
 	rounds := flag.Int("rounds", 1, "times to run every target; more than one adds a table of medians")
+	if len(os.Args) > 1 && os.Args[1] == "detect" {
+		detect(os.Args[2:])
+		return
+	}
 	flag.Parse()
 
 	tmp, err := os.MkdirTemp("", "steward-bench")
 	check(err)
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "steward")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/steward").CombinedOutput()
-	if err != nil {
-		fail("go build ./cmd/steward (run from the repository root): %v\n%s", err, out)
-	}
+	bin := buildSteward(tmp)
 	self, err := os.Executable()
 	check(err)
 
@@ -516,6 +517,18 @@ func pgSchema(base string) (string, func(), error) {
 		}
 	}, nil
 }
+
+// buildSteward builds the steward binary into dir.
+func buildSteward(dir string) string {
+	bin := filepath.Join(dir, "steward")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/steward").CombinedOutput()
+	if err != nil {
+		fail("go build ./cmd/steward (run from the repository root): %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runtimeCPUs() int { return runtime.NumCPU() }
 
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -23,9 +23,14 @@ const maxBatch = 500
 // that transaction, under the store's append lock, so entries from several
 // processes never fork it.
 type Appender struct {
-	group   *groupcommit.Group[*Entry]
-	metrics atomic.Pointer[Metrics]
+	group     *groupcommit.Group[*Entry]
+	metrics   atomic.Pointer[Metrics]
+	committed atomic.Pointer[func()]
 }
+
+// OnCommit calls f after each append transaction commits (the breach
+// monitor's Wake); f must not block.
+func (a *Appender) OnCommit(f func()) { a.committed.Store(&f) }
 
 // NewAppender starts an appender over st.
 func NewAppender(st store.AccessLog, log *slog.Logger) *Appender {
@@ -40,6 +45,9 @@ func NewAppender(st store.AccessLog, log *slog.Logger) *Appender {
 				return err
 			}
 			a.metrics.Load().appended(entries)
+			if f := a.committed.Load(); f != nil {
+				(*f)()
+			}
 			return nil
 		},
 	})

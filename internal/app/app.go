@@ -497,4 +497,7 @@ func (a *App) buildIncidents() {
 		Obligations: obligations, PublicURL: PublicURL(cfg), Wake: a.Notify.Wake}
 	a.Monitor = &incident.Monitor{Service: a.Incidents, Policy: a.Policy, Holder: rand.Text(), PerHour: cfg.MonitorPerHour,
 		Batch: cfg.MonitorBatch}
+	if a.Access != nil {
+		a.Access.OnCommit(a.Monitor.Wake)
+	}
 }

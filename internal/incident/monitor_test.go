@@ -235,8 +235,7 @@ func TestOnlyTheLeaseHolderChecks(t *testing.T) {
 		for i := range 5 {
 			fx.read(t, "bob", "analyst", "interaction_data", "marketing", t0.Add(time.Duration(i)*time.Second), "k")
 		}
-		other := *fx.mon
-		other.Holder = "node-b"
+		other := &incident.Monitor{Service: fx.mon.Service, Policy: fx.mon.Policy, Holder: "node-b", Batch: fx.mon.Batch}
 		if n, err := fx.mon.Round(ctx); err != nil || n != 5 {
 			t.Fatalf("a: %d %v", n, err)
 		}
@@ -253,4 +252,39 @@ func TestOnlyTheLeaseHolderChecks(t *testing.T) {
 			t.Fatalf("incidents: %+v", list)
 		}
 	})
+}
+
+// TestAppendWakesTheMonitor: with an idle wait of an hour, only the
+// access log's commit hook can make the monitor find a new offending read.
+func TestAppendWakesTheMonitor(t *testing.T) {
+	fx := openFixture(t, "sqlite")
+	fx.log.OnCommit(fx.mon.Wake)
+	first := fx.read(t, "c-wake", "analyst", "interaction_data", "product_improvement", t0, "k0")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fx.mon.Run(ctx, time.Hour); close(done) }()
+	defer func() { cancel(); <-done }()
+	// The first round has run and the monitor is in its idle wait.
+	for {
+		p, err := fx.st.GetMonitorPosition(context.Background(), incident.MonitorName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Seq == first {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fx.read(t, "c-wake", "analyst", "interaction_data", "marketing", t0, "k1")
+	for range 3000 {
+		list, err := fx.st.ListIncidents(context.Background(), store.IncidentQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the monitor slept through an offending read")
 }
