@@ -241,4 +241,6 @@ func applies(a Applicability) string {
 	return fmt.Sprintf("Art. 33 %s, Art. 34 %s", yes(a.Art33), yes(a.Art34))
 }
 
-func num(f float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") }
+func num(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
