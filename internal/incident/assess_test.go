@@ -16,7 +16,7 @@ import (
 
 // blasted opens an incident of source with blast radius b stored on it,
 // as the blast radius code would leave it.
-func blasted(t *testing.T, fx *fixture, source string, b incident.BlastRadius) store.Incident {
+func blasted(t testing.TB, fx *fixture, source string, b incident.BlastRadius) store.Incident {
 	t.Helper()
 	ctx := context.Background()
 	inc, err := fx.svc.OpenByHand(ctx, manager, incident.OpenInput{Title: "analyst token read too much", Dataset: "interaction_data"})
