@@ -13,7 +13,13 @@ import (
 )
 
 func TestSeverityOverHTTP(t *testing.T) {
-	n := startNode(t, testConfig(t, ""))
+	for name, dsn := range backendsUnderTest(t) {
+		t.Run(name, func(t *testing.T) { severityOverHTTP(t, dsn(t)) })
+	}
+}
+
+func severityOverHTTP(t *testing.T, dsn string) {
+	n := startNode(t, testConfig(t, dsn))
 	im, auditor := token(t, n, auth.IncidentManager), token(t, n, auth.Auditor)
 	base := n.http.URL + "/v1/incidents"
 	code, body, _ := do(t, "POST", base, im, `{"title":"export mailed to the wrong customer","dataset":"interaction_data"}`, nil)
