@@ -113,6 +113,8 @@ var authzMatrix = map[string]struct {
 	"GET /v1/incidents/register":       {probes: []probe{{method: "GET", path: "/v1/incidents/register?format=csv", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"GET /v1/incidents/{id}":           {probes: []probe{{method: "GET", path: "/v1/incidents/999", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"POST /v1/incidents/{id}/{action}": {probes: []probe{{method: "POST", path: "/v1/incidents/999/assess", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
+	"GET /v1/incidents/{id}/severity":  {probes: []probe{{method: "GET", path: "/v1/incidents/999/severity", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
+	"POST /v1/incidents/{id}/severity": {probes: []probe{{method: "POST", path: "/v1/incidents/999/severity", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"GET /v1/retention/sweeps":         {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
 	// The privacy notice is for everyone; the records of processing hold
 	// no personal data and are for the roles that answer for it.

@@ -17,6 +17,8 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("POST /v1/incidents", incident.Managers, hf(api.Create))
 	s.handle("GET /v1/incidents/register", incident.Readers, hf(api.Register))
 	s.handle("GET /v1/incidents/{id}", incident.Readers, hf(api.Get))
+	s.handle("GET /v1/incidents/{id}/severity", incident.Readers, hf(api.GetSeverity))
+	s.handle("POST /v1/incidents/{id}/severity", incident.Managers, hf(api.PostSeverity))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
 }

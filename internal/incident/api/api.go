@@ -219,7 +219,8 @@ func (a *API) Get(w http.ResponseWriter, r *http.Request) {
 		Incident
 		History  []event  `json:"history"`
 		Offences []access `json:"offending_accesses"`
-	}{Incident: a.wire(i, a.Clock.Now().UTC()), History: []event{}, Offences: []access{}}
+		Severity Severity `json:"severity"`
+	}{Incident: a.wire(i, a.Clock.Now().UTC()), History: []event{}, Offences: []access{}, Severity: severityOf(i)}
 	for _, h := range hist {
 		out.History = append(out.History, event{h.At, h.Actor, h.Action, h.From, h.To, h.Note})
 	}
