@@ -49,7 +49,7 @@ func clockRows(cs []incident.Clock) []clockRow {
 	out := make([]clockRow, 0, len(cs))
 	for _, c := range cs {
 		row := clockRow{Name: c.Obligation.Name, Label: obligationLabel(c.Obligation.Name), Start: c.Start, Due: c.Due, Met: c.Met,
-			MaxNP: fmt.Sprintf("%s from %s", span(c.Obligation.MaxNP), startLabel[c.Obligation.Start])}
+			MaxNP: fmt.Sprintf("%s from %s", period(c.Obligation.MaxNP), startLabel[c.Obligation.Start])}
 		switch {
 		case c.Start.IsZero() && c.Moot:
 			row.Status, row.Class = "moot: ended without the duty arising", "muted"
@@ -89,4 +89,18 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%dm %02ds", d/time.Minute, (d%time.Minute)/time.Second)
 	}
 	return fmt.Sprintf("%ds", d/time.Second)
+}
+
+// period is an obligation's max_np as a rule reads: "72 hours", "1 hour",
+// "90 minutes".
+func period(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }
