@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -182,4 +183,53 @@ func TestIncidentPagesBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIncidentPageShowsAssessment: a blast radius and a severity kept on
+// the incident (as the assessment stores them) are shown on its page,
+// read-only; a dismissed incident's clocks read as moot in the register.
+func TestIncidentPageShowsAssessment(t *testing.T) {
+	n := startNode(t, testConfig(t, ""))
+	ctx := context.Background()
+	im := signIn(t, n, auth.IncidentManager)
+	n.clock.Advance(time.Minute)
+	offendingRead(t, n)
+	now := n.clock.Now().UTC()
+	blast := incident.BlastRadius{Credential: "external:warehouse-bob", Source: "access_log", From: now.Add(-2 * time.Hour), To: now,
+		Entries: 3, Records: 41, Subjects: 17, KeysTruncated: true, Categories: []int{1, 2}, SubjectKinds: []string{"pseudonymous"}, ComputedAt: now,
+		Datasets: []incident.BlastDataset{{Name: "interaction_data", Owner: "kpi-team@example.org", SubjectKind: "pseudonymous", Entries: 3, Records: 41, Subjects: 17,
+			Fields: []incident.BlastField{{Name: "language", Category: 1}, {Name: "client_id", Category: 2}}}}}
+	sev := incident.Severity{DPC: incident.Factor{Pre: 1, PreWhy: "categories 1-2: technical and interaction data", Value: 2, Adjusted: true,
+		Reason: "the export joins to accounts", AdjustedBy: "im@example.org"},
+		EI: incident.Factor{Pre: 0.25, PreWhy: "pseudonymous keyed hash", Value: 0.25}, CB: incident.CB{Confidentiality: incident.Factor{Pre: 0.25, Value: 0.25}, Total: 0.25},
+		Score: 0.75, Level: "low", Proposed: incident.Applicability{Art33: false}, Decided: &incident.Applicability{Art33: true},
+		DecidedBy: "im@example.org", DecidedAt: now, Reasoning: "notify anyway: the team lead asked"}
+	// Stored as the assessment's code stores it: JSON on the incident.
+	inc, _ := n.srv.Store.GetIncident(ctx, 1)
+	inc.Blast, _ = json.Marshal(blast)
+	inc.Severity, _ = json.Marshal(sev)
+	inc.WindowFrom, inc.WindowTo = blast.From, blast.To
+	if err := n.srv.Store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateIncident(ctx, &inc) }); err != nil {
+		t.Fatal(err)
+	}
+	st, body, _ := im.get("/admin/incidents/1")
+	wants(t, "assessment", body, "credential external:warehouse-bob from the access log", "People affected 17 (the list of keys kept is capped; the count is exact)",
+		"Records 41 in 3 access(es)", "Field categories 1, 2", "interaction_data (pseudonymous)", "language (1), client_id (2)",
+		"ENISA score SE = DPC × EI + CB = 0.75 : low", "Data processing context (DPC) 1.00 categories 1-2: technical and interaction data 2.00 by im@example.org: the export joins to accounts",
+		"Ease of identification (EI) 0.25 pseudonymous keyed hash 0.25 —",
+		"Proposed notify the authority (Art. 33): no; tell the people (Art. 34): no",
+		"Decided notify the authority: yes; tell the people: no, by im@example.org", "notify anyway: the team lead asked")
+	if st != 200 || strings.Contains(body, "Not computed yet") || strings.Contains(body, "Not assessed yet") {
+		t.Fatalf("assessment page: %d", st)
+	}
+
+	// Dismissed, the duties never arose: moot in the register.
+	_, page, _ := im.get("/admin/incidents/1")
+	if st, _, _ := im.postForm("/admin/incidents/1/dismiss", actionForm(t, page, "/admin/incidents/1/dismiss", map[string]string{"note": "a test query of the warehouse team"})); st != 303 {
+		t.Fatalf("dismiss: %d", st)
+	}
+	_, body, _ = im.get("/admin/incidents?state=not_a_breach")
+	wants(t, "moot", body, "1. Access outside policy", "Supervisory authority (Art. 33): moot: ended without the duty arising")
+	_, body, _ = im.get("/admin/incidents/1")
+	wants(t, "dismissed", body, "Reasoning a test query of the warehouse team", "The incident is not_a_breach: no action remains.")
 }
