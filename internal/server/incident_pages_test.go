@@ -79,7 +79,7 @@ func TestIncidentPagesBadInput(t *testing.T) {
 				t.Fatalf("no version: %d %s", st, plain(body))
 			}
 			if st, body, _ := im.postForm("/admin/incidents/1/notify_subjects", actionForm(t, page, "/admin/incidents/1/note", nil)); st != 409 ||
-				!strings.Contains(plain(body), "Incident 1 is detected now, where record: the affected people were told is not possible. Nothing was done") {
+				!strings.Contains(plain(body), "Incident 1 is detected: “Record: the affected people were told” is not possible from there. Nothing was done") {
 				t.Fatalf("refused transition: %d %s", st, plain(body))
 			}
 			if st, body, _ := im.postForm("/admin/incidents/1/dismiss", actionForm(t, page, "/admin/incidents/1/dismiss", nil)); st != 400 ||

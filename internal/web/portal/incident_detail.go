@@ -206,8 +206,8 @@ func (s *Incidents) Act(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, incident.ErrInvalid):
 		s.detail(w, r, http.StatusBadRequest, invalidSentence(err)+" Nothing was done.", "", action, note, false)
 	case errors.As(err, &re):
-		s.detail(w, r, http.StatusConflict, fmt.Sprintf("Incident %d is %s now, where %s is not possible. Nothing was done; read it as it is now.",
-			id, re.From, strings.ToLower(actionLabels[workflow.Action(action)][0])), "", "", "", true)
+		s.detail(w, r, http.StatusConflict, fmt.Sprintf("Incident %d is %s: “%s” is not possible from there. Nothing was done; read it as it is now.",
+			id, re.From, actionLabels[workflow.Action(action)][0]), "", "", "", true)
 	case errors.Is(err, store.ErrConflict):
 		s.detail(w, r, http.StatusConflict, fmt.Sprintf("Incident %d changed since you read it; nothing was done. Read it as it is now and try again.", id),
 			"", action, note, true)
