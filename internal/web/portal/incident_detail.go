@@ -33,6 +33,10 @@ type incidentView struct {
 	HasSeverity bool
 	// Factors are the severity's factors in the order ENISA lists them.
 	Factors []factorRow
+	// Drafts link the reports drafted from the incident (the Art. 33(3)
+	// notification, the Art. 34 communication) once they are built; none
+	// yet, and the page says so.
+	Drafts []ui.Link
 	// Actions are the forms the signed-in person may send (none for
 	// readers).
 	Actions []actionForm
