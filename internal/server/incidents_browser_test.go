@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -133,6 +134,13 @@ func TestIncidentsInChromium(t *testing.T) {
 	shot("incident-page", "")
 	if loc, _ := url.Parse(b.location()); loc.Path != "/admin/incidents/2" {
 		t.Fatalf("after opening: at %s", b.location())
+	}
+	if os.Getenv("STEWARD_SCREENSHOTS") != "" {
+		b.do(chromedp.EmulateViewport(390, 844))
+		shot("incident-page-phone", "")
+		b.open(base + "/admin/incidents")
+		shot("incident-list-phone", "")
+		b.do(chromedp.EmulateViewport(1280, 900))
 	}
 	b.signOut()
 
