@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/review"
 )
 
@@ -22,6 +23,7 @@ type Entry struct {
 var entries = []Entry{
 	{Label: "Requests", Path: "/admin/requests", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Reviews", Path: "/admin/reviews", Roles: review.ReaderRoles},
+	{Label: "Incidents", Path: "/admin/incidents", Roles: incident.Readers},
 	{Label: "Records", Path: "/admin/records", Roles: []auth.Role{auth.Auditor, auth.DataSteward, auth.LegalReviewer, auth.Admin}},
 	{Label: "Mailbox", Path: "/admin/mail", Roles: []auth.Role{auth.Support, auth.Admin}},
 	{Label: "Collection", Path: "/admin/collection", Roles: []auth.Role{auth.Admin, auth.DataSteward}},

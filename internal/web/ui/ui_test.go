@@ -110,8 +110,11 @@ func TestNavigationByRole(t *testing.T) {
 	if got := labels(Navigation(auth.Support, "/admin/requests/r-1")); strings.Join(got, ",") != "Requests,Mailbox,Account" {
 		t.Errorf("support sees %v", got)
 	}
-	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Reviews,Records,Account" {
+	if got := labels(Navigation(auth.Auditor, "/account")); strings.Join(got, ",") != "Reviews,Incidents,Records,Account" {
 		t.Errorf("auditor sees %v", got)
+	}
+	if nav := Navigation(auth.IncidentManager, "/admin/incidents/7"); len(nav) != 2 || nav[0].Label != "Incidents" || !nav[0].Current {
+		t.Errorf("incident manager on an incident sees %+v", nav)
 	}
 	if nav := Navigation(auth.PrivacyReviewer, "/admin/reviews/3"); len(nav) != 2 || nav[0].Label != "Reviews" || !nav[0].Current {
 		t.Errorf("privacy reviewer on a proposal sees %+v", nav)
