@@ -17,6 +17,7 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("POST /v1/incidents", incident.Managers, hf(api.Create))
 	s.handle("GET /v1/incidents/{id}", incident.Readers, hf(api.Get))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
+	s.incidentReportRoutes(api)
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
 }
 
