@@ -104,7 +104,10 @@ func (r AuthorityReport) Markdown() string {
 	if r.Nature.WindowFrom != nil {
 		p("- Period examined: %s to %s\n", when(r.Nature.WindowFrom), when(r.Nature.WindowTo))
 	}
-	p("- Offending accesses recorded: %d\n\n", r.Nature.Accesses)
+	if r.Nature.Accesses > 0 {
+		p("- Offending accesses recorded: %d\n", r.Nature.Accesses)
+	}
+	p("\n")
 
 	p("### People and records concerned\n\n")
 	if r.Data == nil {
@@ -142,7 +145,7 @@ func (r AuthorityReport) Markdown() string {
 		p("- Proposed: %s\n", decision(&r.Severity.Proposed))
 		p("- Decided: %s", decision(r.Severity.Decided))
 		if r.Severity.DecidedBy != "" {
-			p(" by %s at %s", mdEscape(r.Severity.DecidedBy), when(r.Severity.DecidedAt))
+			p(" (by %s, %s)", mdEscape(r.Severity.DecidedBy), when(r.Severity.DecidedAt))
 		}
 		p("\n")
 		if r.Severity.Reasoning != "" {
@@ -170,9 +173,8 @@ func (r AuthorityReport) Markdown() string {
 		for _, u := range r.Unknown {
 			p("- %s\n", mdEscape(u))
 		}
-		p("\n")
 	}
-	return b.String()
+	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
 func kindWords(kind string) string {

@@ -152,7 +152,7 @@ func TestAuthorityReportIsPhasedUntilEveryElementIsKnown(t *testing.T) {
 			"## Likely consequences (Art. 33(3)(c))\n\nSomeone could learn how long people took to sign in.",
 			"## Measures taken or proposed (Art. 33(3)(d))\n\nThe laptop's disk is encrypted",
 			"- Level (ENISA): high (score 3.25)",
-			"- Decided: Art. 33 applies, Art. 34 does not apply by im@example.org",
+			"- Decided: Art. 33 applies, Art. 34 does not apply (by im@example.org, 2026-11-22 12:00:00 UTC)",
 			"- Due (72 hours after awareness): 2026-11-25 12:00:00 UTC",
 		} {
 			if !strings.Contains(md, want) {
