@@ -102,13 +102,20 @@ func day(t time.Time) string {
 	return t.UTC().Format("2 January 2006")
 }
 
-// Markdown renders the communication; it is also the e-mail's text.
-func (c Communication) Markdown() string {
+// Markdown renders the communication as a draft to read or publish (the
+// public communication of Art. 34(3)(c) can start from it).
+func (c Communication) Markdown() string { return c.render(mdEscape) }
+
+// Text is the e-mail's body: the same words, as plain text, since a mail
+// reader shows Markdown's escapes as they are.
+func (c Communication) Text() string { return c.render(func(s string) string { return s }) }
+
+func (c Communication) render(esc func(string) string) string {
 	var b strings.Builder
 	p := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
-	p("# %s\n\n", mdEscape(c.Subject))
+	p("# %s\n\n", esc(c.Subject))
 	p("We are writing to tell you about a problem with the security of personal data, which includes data about you.\n\n")
-	p("## What happened\n\n%s %s\n\n", mdEscape(c.WhatHappened), c.When)
+	p("## What happened\n\n%s %s\n\n", esc(c.WhatHappened), c.When)
 	p("## What data\n\n")
 	if len(c.Data) == 0 {
 		p("We are still finding out which data was involved.\n\n")
@@ -119,18 +126,18 @@ func (c Communication) Markdown() string {
 		}
 		p("\n")
 	}
-	p("## What this could mean for you\n\n%s\n\n", orStill(mdEscape(c.Consequences)))
-	p("## What we have done\n\n%s\n\n", orStill(mdEscape(c.Measures)))
+	p("## What this could mean for you\n\n%s\n\n", orStill(esc(c.Consequences)))
+	p("## What we have done\n\n%s\n\n", orStill(esc(c.Measures)))
 	p("## What you can do\n\n")
 	for _, a := range c.Advice {
-		p("- %s\n", a)
+		p("- %s\n", esc(a))
 	}
 	p("\n## Whom to ask\n\n")
 	if c.Controller.DPO != "" {
-		p("Our data protection officer: %s\n", mdEscape(c.Controller.DPO))
+		p("Our data protection officer: %s\n", esc(c.Controller.DPO))
 	}
 	if c.Controller.Contact != "" {
-		p("%s: %s\n", orWord(mdEscape(c.Controller.Name), "Contact"), mdEscape(c.Controller.Contact))
+		p("%s: %s\n", orWord(esc(c.Controller.Name), "Contact"), esc(c.Controller.Contact))
 	}
 	p("\nReference: incident %d.\n", c.Incident)
 	return b.String()
@@ -215,7 +222,7 @@ func (s *Service) CommunicateToSubjects(ctx context.Context, id int64, a Actor, 
 	}
 	res := Communicated{Subjects: b.Subjects, KeysTruncated: b.KeysTruncated,
 		NoContact: max(0, b.Subjects-int64(found.Matched))}
-	body := msg.Markdown()
+	body := msg.Text()
 	m := s.machine()
 	for range 3 {
 		res.Sent, res.Already = 0, 0

@@ -132,7 +132,7 @@ func TestCommunicateFollowsTheSeverityDecision(t *testing.T) {
 		ctx := context.Background()
 		inc := openLaptop(t, fx, "Laptop lost")
 		assess(t, fx, inc.ID, blast("k1"), severity(false))
-		if _, err := fx.svc.Describe(ctx, inc.ID, imActor, incident.DescribeInput{Consequences: ptr("c"), Measures: ptr("m")}); err != nil {
+		if _, err := fx.svc.Describe(ctx, inc.ID, imActor, incident.DescribeInput{Consequences: ptr("sign-in times *within* <1 h>"), Measures: ptr("m")}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := fx.svc.CommunicateToSubjects(ctx, inc.ID, imActor, incident.CommunicateInput{}); !errors.Is(err, incident.ErrNotNow) {
@@ -151,6 +151,11 @@ func TestCommunicateFollowsTheSeverityDecision(t *testing.T) {
 		c, _ := fx.svc.Communication(ctx, inc.ID)
 		if len(c.Unknown) != 0 || !strings.Contains(c.Markdown(), "# Important: a personal data breach that involves your data (Example Ltd)") {
 			t.Fatalf("communication: %+v\n%s", c, c.Markdown())
+		}
+		// The draft is Markdown with what people wrote escaped; the mail
+		// is plain text with it as written.
+		if !strings.Contains(c.Markdown(), `sign-in times \*within\* &lt;1 h&gt;`) || !strings.Contains(c.Text(), "sign-in times *within* <1 h>") {
+			t.Fatalf("escaping:\n%s\n%s", c.Markdown(), c.Text())
 		}
 	})
 }
