@@ -37,7 +37,7 @@ func openLaptop(t *testing.T, fx *fixture, title string) store.Incident {
 
 // assess writes a blast radius and a severity onto the incident, as the
 // assessment code would.
-func assess(t *testing.T, fx *fixture, id int64, b *incident.BlastRadius, s *incident.Severity) store.Incident {
+func assess(t testing.TB, fx *fixture, id int64, b *incident.BlastRadius, s *incident.Severity) store.Incident {
 	t.Helper()
 	ctx := context.Background()
 	inc, err := fx.st.GetIncident(ctx, id)
