@@ -25,6 +25,9 @@ type contacts struct {
 const requestPage = 500
 
 func (s *Service) findContacts(ctx context.Context, keys []string) (contacts, error) {
+	if len(keys) == 0 {
+		return contacts{}, nil
+	}
 	want := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		want[k] = true

@@ -205,11 +205,9 @@ func (s *Service) authorityReport(inc store.Incident, hist []store.IncidentEvent
 		if c.Obligation.Done != "authority_notified" || c.Start.IsZero() {
 			continue
 		}
+		// Late also while not yet notified past the deadline: this report
+		// will go out late, so it must carry the reasons.
 		r.Timing.Due, r.Timing.Late = optTime(c.Due), c.Late
-		// A report drafted after the deadline will go out late, too.
-		if c.Met.IsZero() && !c.Moot && now.After(c.Due) {
-			r.Timing.Late = true
-		}
 		break
 	}
 	for _, h := range slices.Backward(hist) {
