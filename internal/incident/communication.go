@@ -201,8 +201,7 @@ func (s *Service) CommunicateToSubjects(ctx context.Context, id int64, a Actor, 
 	if in.Version != 0 && in.Version != inc.Version {
 		return Communicated{}, store.ErrConflict
 	}
-	sev, _ := SeverityOf(inc)
-	if inc.HighRiskAt.IsZero() && (sev.Decided == nil || !sev.Decided.Art34) {
+	if !art34Decided(inc) {
 		return Communicated{}, fmt.Errorf("%w: the people are told only once a high risk to them was decided (Art. 34(1)); decide it first (decide_high_risk, or the severity decision)", ErrNotNow)
 	}
 	if Lifecycle.Final(workflow.State(inc.State)) {
@@ -278,6 +277,16 @@ func (s *Service) CommunicateToSubjects(ctx context.Context, id int64, a Actor, 
 	}
 	s.log().Info("incident: art. 34 communication", "incident", inc.ID, "sent", res.Sent, "already", res.Already, "no_contact", res.NoContact)
 	return res, nil
+}
+
+// art34Decided: a person decided the people must be told, by the
+// high-risk decision or the severity's; the later of the two counts.
+func art34Decided(inc store.Incident) bool {
+	decided := !inc.HighRiskAt.IsZero()
+	if sev, ok := SeverityOf(inc); ok && sev.Decided != nil && (!decided || sev.DecidedAt.After(inc.HighRiskAt)) {
+		decided = sev.Decided.Art34
+	}
+	return decided
 }
 
 func communicatedNote(r Communicated) string {

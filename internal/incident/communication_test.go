@@ -159,3 +159,51 @@ func TestCommunicateFollowsTheSeverityDecision(t *testing.T) {
 		}
 	})
 }
+
+func TestCommunicateWithPartOfTheKeysAndAfterTheEnd(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		request(t, fx, 1, "alice@example.org", "dsr-alice", true)
+		inc := openLaptop(t, fx, "Laptop lost")
+		b := blast("dsr-alice", "k2")
+		b.Subjects, b.KeysTruncated = 5, true
+		assess(t, fx, inc.ID, b, nil)
+		if _, err := fx.svc.Describe(ctx, inc.ID, imActor, incident.DescribeInput{Consequences: ptr("c"), Measures: ptr("m")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.svc.Act(ctx, inc.ID, imActor, incident.ActInput{Action: incident.HighRisk, Note: "named people"}); err != nil {
+			t.Fatal(err)
+		}
+		// A later severity decision that Art. 34 does not apply wins.
+		fx.clk.Advance(time.Minute)
+		sev := severity(false)
+		sev.DecidedAt = fx.clk.Now()
+		assess(t, fx, inc.ID, nil, sev)
+		if _, err := fx.svc.CommunicateToSubjects(ctx, inc.ID, imActor, incident.CommunicateInput{}); !errors.Is(err, incident.ErrNotNow) {
+			t.Fatalf("after a later decision against: %v", err)
+		}
+		sev.Decided.Art34 = true
+		assess(t, fx, inc.ID, nil, sev)
+		res, err := fx.svc.CommunicateToSubjects(ctx, inc.ID, imActor, incident.CommunicateInput{})
+		if err != nil || res.Sent != 1 || res.NoContact != 4 || !res.KeysTruncated {
+			t.Fatalf("truncated keys: %+v %v", res, err)
+		}
+		hist, _ := fx.st.IncidentHistory(ctx, inc.ID)
+		if note := hist[len(hist)-1].Note; !strings.Contains(note, "4 affected people have no contact known") || !strings.Contains(note, "recompute it") {
+			t.Fatalf("note: %q", note)
+		}
+		rep, _ := fx.svc.AuthorityReport(ctx, inc.ID)
+		if !hasPrefix(rep.Unknown, "subjects: the count is exact, but the blast radius keeps only the first 2") {
+			t.Fatalf("unknown: %q", rep.Unknown)
+		}
+		if _, err := fx.svc.Act(ctx, inc.ID, imActor, incident.ActInput{Action: incident.Assess}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.svc.Act(ctx, inc.ID, imActor, incident.ActInput{Action: incident.Close, Note: "done"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.svc.CommunicateToSubjects(ctx, inc.ID, imActor, incident.CommunicateInput{}); !errors.Is(err, incident.ErrNotNow) || !strings.Contains(err.Error(), "closed") {
+			t.Fatalf("after the end: %v", err)
+		}
+	})
+}
