@@ -194,6 +194,18 @@ func (s *Service) CommunicateToSubjects(ctx context.Context, id int64, a Actor, 
 	if !slices.Contains(Managers, a.Role) {
 		return Communicated{}, fmt.Errorf("%w: role %s may not communicate breaches", ErrForbidden, a.Role)
 	}
+	for range 2 {
+		res, err := s.communicateOnce(ctx, id, a, in)
+		// Without a version the person asked for the incident as it is: a
+		// change in between (a clock's notice) is read again and checked anew.
+		if !errors.Is(err, store.ErrConflict) || in.Version != 0 {
+			return res, err
+		}
+	}
+	return s.communicateOnce(ctx, id, a, in)
+}
+
+func (s *Service) communicateOnce(ctx context.Context, id int64, a Actor, in CommunicateInput) (Communicated, error) {
 	inc, err := s.Store.GetIncident(ctx, id)
 	if err != nil {
 		return Communicated{}, err
@@ -223,52 +235,43 @@ func (s *Service) CommunicateToSubjects(ctx context.Context, id int64, a Actor, 
 		NoContact: max(0, b.Subjects-int64(found.Matched))}
 	body := msg.Text()
 	m := s.machine()
-	for range 3 {
-		res.Sent, res.Already = 0, 0
-		now := s.now()
-		err = s.Store.InTx(ctx, func(tx store.Tx) error {
-			var out []store.OutboxMessage
-			for _, to := range found.Emails {
-				first, err := tx.MarkIncidentNotice(ctx, inc.ID, "art34:"+s.addressKey(to), now)
-				if err != nil {
-					return err
-				}
-				if !first {
-					res.Already++
-					continue
-				}
-				out = append(out, store.OutboxMessage{Kind: store.OutboxEmail, To: to, Subject: msg.Subject, Body: body,
-					Ref: ArtRef(inc.ID), CreatedAt: now})
-			}
-			res.Sent = len(out)
-			if err := tx.EnqueueOutbox(ctx, out); err != nil {
-				return err
-			}
-			note := communicatedNote(res)
-			next := inc
-			if res.Sent > 0 && next.SubjectsNotifiedAt.IsZero() {
-				next.SubjectsNotifiedAt = now
-			}
-			var err error
-			if res.Sent > 0 && slices.Contains(Lifecycle.Actions(workflow.State(next.State)), NotifySubjects) {
-				next, err = s.fireIn(ctx, tx, m, next, NotifySubjects, a.Name, note)
-			} else {
-				next, _, err = m.NoteIn(ctx, tx, next, a.Name, note)
-			}
+	now := s.now()
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		res.Already = 0 // the store may run this again
+		var out []store.OutboxMessage
+		for _, to := range found.Emails {
+			first, err := tx.MarkIncidentNotice(ctx, inc.ID, "art34:"+s.addressKey(to), now)
 			if err != nil {
 				return err
 			}
-			res.Incident = next
-			return appendEntries(ctx, tx, actionEntry(now, a, next, note))
-		})
-		if !errors.Is(err, store.ErrConflict) || in.Version != 0 {
-			break
+			if !first {
+				res.Already++
+				continue
+			}
+			out = append(out, store.OutboxMessage{Kind: store.OutboxEmail, To: to, Subject: msg.Subject, Body: body,
+				Ref: ArtRef(inc.ID), CreatedAt: now})
 		}
-		// The incident changed meanwhile (a clock's notice): read it again.
-		if inc, err = s.Store.GetIncident(ctx, id); err != nil {
-			return Communicated{}, err
+		res.Sent = len(out)
+		if err := tx.EnqueueOutbox(ctx, out); err != nil {
+			return err
 		}
-	}
+		note := communicatedNote(res)
+		next := inc
+		if res.Sent > 0 && next.SubjectsNotifiedAt.IsZero() {
+			next.SubjectsNotifiedAt = now
+		}
+		var err error
+		if res.Sent > 0 && slices.Contains(Lifecycle.Actions(workflow.State(next.State)), NotifySubjects) {
+			next, err = s.fireIn(ctx, tx, m, next, NotifySubjects, a.Name, note)
+		} else {
+			next, _, err = m.NoteIn(ctx, tx, next, a.Name, note)
+		}
+		if err != nil {
+			return err
+		}
+		res.Incident = next
+		return appendEntries(ctx, tx, actionEntry(now, a, next, note))
+	})
 	if err != nil {
 		return Communicated{}, err
 	}
