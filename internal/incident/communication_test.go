@@ -207,3 +207,39 @@ func TestCommunicateWithPartOfTheKeysAndAfterTheEnd(t *testing.T) {
 		}
 	})
 }
+
+func TestCommunicateTwiceAtOnceSendsEachMailOnce(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		for i, who := range []string{"alice", "bob", "carol"} {
+			request(t, fx, i, who+"@example.org", "dsr-"+who, true)
+		}
+		inc := openLaptop(t, fx, "Laptop lost")
+		assess(t, fx, inc.ID, blast("dsr-alice", "dsr-bob", "dsr-carol"), severity(true))
+		if _, err := fx.svc.Describe(ctx, inc.ID, imActor, incident.DescribeInput{Consequences: ptr("c"), Measures: ptr("m")}); err != nil {
+			t.Fatal(err)
+		}
+		type out struct {
+			res incident.Communicated
+			err error
+		}
+		done := make(chan out, 2)
+		for range 2 {
+			go func() {
+				res, err := fx.svc.CommunicateToSubjects(ctx, inc.ID, imActor, incident.CommunicateInput{})
+				done <- out{res, err}
+			}()
+		}
+		sent := 0
+		for range 2 {
+			o := <-done
+			if o.err != nil {
+				t.Fatal(o.err)
+			}
+			sent += o.res.Sent
+		}
+		if got := mails(t, fx.st, incident.ArtRef(inc.ID)); sent != 3 || len(got) != 3 || got["alice@example.org"] != 1 || got["carol@example.org"] != 1 {
+			t.Fatalf("sent %d, mail %v", sent, got)
+		}
+	})
+}

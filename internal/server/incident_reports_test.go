@@ -51,6 +51,13 @@ func TestIncidentReportsOverHTTP(t *testing.T) {
 					t.Errorf("GET %s: unescaped script", c.path)
 				}
 			}
+			req, _ := http.NewRequest("GET", base+"/report/authority.html", nil)
+			req.Header.Set("Authorization", "Bearer "+im)
+			if resp, err := http.DefaultClient.Do(req); err != nil || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+				t.Errorf("the printable page's policy: %v %v", err, resp.Header)
+			} else {
+				resp.Body.Close()
+			}
 			if status, _, _ := getText(t, n.http.URL+"/v1/incidents/77/report/authority.md", au); status != http.StatusNotFound {
 				t.Errorf("unknown incident: %d", status)
 			}
@@ -91,8 +98,8 @@ func TestIncidentReportsOverHTTP(t *testing.T) {
 				}
 				return nil
 			})
-			if reads != 4 {
-				t.Errorf("reads logged: %d, want 4", reads)
+			if reads != 5 {
+				t.Errorf("reads logged: %d, want 5", reads)
 			}
 		})
 	}
