@@ -494,7 +494,7 @@ func (a *App) buildIncidents() {
 			MaxNP: cfg.ControllerNotice, Done: "owner_notified"})
 	}
 	a.Incidents = &incident.Service{Store: a.Store, Registry: a.Registry, Clock: a.Clock, Log: a.Log, ManagerEmails: emails,
-		Obligations: obligations, PublicURL: PublicURL(cfg), Wake: a.Notify.Wake}
+		Obligations: obligations, PublicURL: PublicURL(cfg), Wake: a.Notify.Wake, Keyer: a.Keyer}
 	a.Monitor = &incident.Monitor{Service: a.Incidents, Policy: a.Policy, Holder: rand.Text(), PerHour: cfg.MonitorPerHour,
 		Batch: cfg.MonitorBatch}
 	if a.Access != nil {

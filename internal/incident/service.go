@@ -11,6 +11,7 @@ import (
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/clock"
+	"github.com/steward-privacy/steward/internal/minimise"
 	"github.com/steward-privacy/steward/internal/registry"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/workflow"
@@ -23,6 +24,9 @@ type Store interface {
 	store.AccessLog
 	store.RegistryVersions
 	store.Tokens
+	// Requests hold the verified e-mail addresses the Art. 34
+	// communication is sent to (communication.go).
+	store.Requests
 	ListUsers(ctx context.Context) ([]store.User, error)
 }
 
@@ -50,6 +54,10 @@ type Service struct {
 	PublicURL string
 	// Wake tells the outbox worker there is mail.
 	Wake func()
+	// Keyer hashes a request's e-mail address into the subject keys a
+	// blast radius holds, to find who can be told (communication.go);
+	// nil matches requests by their own subject key only.
+	Keyer *minimise.Keyer
 }
 
 // Actor is who acts on an incident.

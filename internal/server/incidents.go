@@ -20,6 +20,7 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("GET /v1/incidents/{id}/severity", incident.Readers, hf(api.GetSeverity))
 	s.handle("POST /v1/incidents/{id}/severity", incident.Managers, hf(api.PostSeverity))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
+	s.incidentReportRoutes(api)
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
 }
 
