@@ -105,6 +105,9 @@ func TestActionsFollowTheTableAndNeedReasons(t *testing.T) {
 			!inc.SubjectsNotifiedAt.Equal(t0.Add(4*time.Hour)) {
 			t.Fatalf("closed: %+v", inc)
 		}
+		if _, err := fx.svc.Act(ctx, inc.ID, manager, incident.ActInput{Action: incident.HighRisk, Note: "late thought"}); !errors.Is(err, workflow.ErrRefused) {
+			t.Fatalf("a high-risk decision on a closed incident: %v", err)
+		}
 		// Every action is an access-log entry.
 		head, _ := fx.st.AccessHead(ctx)
 		var n int

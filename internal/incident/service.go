@@ -298,6 +298,9 @@ func (s *Service) Act(ctx context.Context, id int64, a Actor, in ActInput) (stor
 		}
 		return appendEntries(ctx, tx, actionEntry(now, a, *i, string(in.Action)))
 	}
+	if in.Action == HighRisk && Lifecycle.Final(workflow.State(inc.State)) {
+		return inc, fmt.Errorf("%w: incident %d is %s; a high-risk decision belongs to an incident still being worked", workflow.ErrRefused, inc.ID, inc.State)
+	}
 	if in.Action == HighRisk {
 		if inc.HighRiskAt.IsZero() {
 			inc.HighRiskAt = now
