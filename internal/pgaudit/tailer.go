@@ -297,7 +297,7 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 		return false, fmt.Errorf("pgaudit: %w", err)
 	}
 	defer fh.Close()
-	size := chunk
+	size := min(chunk, r.max)
 	for r.records < r.batch && st.Offset < f.size {
 		n := int(min(int64(size), f.size-st.Offset))
 		buf := make([]byte, n)
@@ -324,13 +324,20 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 			if end < 0 {
 				break
 			}
-			r.record(buf[used : used+end])
+			if end > r.max {
+				// Whole but over the bound, like one never ended.
+				r.st.Records++
+				r.st.Malformed++
+				r.records++
+			} else {
+				r.record(buf[used : used+end])
+			}
 			used += end
 		}
 		if used > 0 {
 			st.Offset += int64(used)
 			r.moved = true
-			size = chunk
+			size = min(chunk, r.max)
 			continue
 		}
 		// Not even one whole record in buf.

@@ -1,0 +1,160 @@
+package pgaudit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/steward-privacy/steward/internal/incident"
+	"github.com/steward-privacy/steward/internal/store"
+)
+
+// line is a csvlog record of a pgaudit READ as PostgreSQL 15 writes it.
+func line(user, table, session string, stmt int) string {
+	return fmt.Sprintf(`2026-12-03 11:%02d:00.000 UTC,"%s","app",4242,"192.0.2.77:50000",%s,%d,"SELECT",2026-12-03 11:00:00 UTC,3/4,0,LOG,00000,"AUDIT: SESSION,%d,1,READ,SELECT,TABLE,%s,""select *
+from %s where email = 'someone@example.org'"",<not logged>",,,,,,,,,"psql","client backend",,0`+"\n",
+		stmt%60, user, session, stmt, stmt, table, table)
+}
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTailerFileRotationPartialLinesAndRestart(t *testing.T) {
+	underBackends(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		first := filepath.Join(dir, "postgresql-2026-12-03_110000.csv")
+		server := `2026-12-03 11:00:00.000 UTC,,,1,,6b1.1,1,,2026-12-03 11:00:00 UTC,,0,LOG,00000,"database system is ready to accept connections",,,,,,,,,"","postmaster",,0` + "\n"
+		late := line("app_reader", "public.events", "s1", 9)
+		appendTo(t, first, server+
+			line("app_reader", "public.events", "s1", 1)+
+			"a line no PostgreSQL wrote\n"+
+			line("bob", "public.events", "s2", 1)+
+			line("bob", "public.events", "s2", 1)+ // the table named twice in one statement
+			line("app_reader", "public.other", "s1", 2)+
+			`2026-12-03 11:00:00.000 UTC,"bob","app",1,"[local]",s3,1,"SELECT",x,3/4,0,LOG,00000,"AUDIT: SESSION,1,1,READ"`+"\n"+
+			late[:len(late)/2]) // still being written
+		tl := fx.tailer(dir)
+		if err := tl.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		es := fx.entries(t)
+		if len(es) != 2 || es[0].Actor != "db:app_reader" || es[0].Role != "analyst" || es[1].Actor != "db:bob" || es[1].Role != "" {
+			t.Fatalf("entries: %+v", es)
+		}
+		for _, e := range es {
+			if e.AuthMethod != "pgaudit" || e.Dataset != "interaction_data" || e.Query != "READ SELECT public.events" ||
+				e.ClientNet != "192.0.2.0" || strings.Contains(e.Reason+e.Query, "someone@") {
+				t.Fatalf("entry: %+v", e)
+			}
+		}
+		st := fx.stats(t, tl)
+		if st.Records != 7 || st.Entries != 2 || st.Malformed != 2 || st.Unmapped != 1 || st.Other != 2 {
+			t.Fatalf("stats: %+v", st)
+		}
+		// The unfinished record is read once its newline is there.
+		appendTo(t, first, late[len(late)/2:])
+		if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if es := fx.entries(t); len(es) != 3 {
+			t.Fatalf("after the rest of the line: %d entries", len(es))
+		}
+
+		// Rotation: PostgreSQL leaves a half-written record (it crashed)
+		// and starts a new file; the old file is renamed away meanwhile,
+		// and still found by its inode.
+		appendTo(t, first, line("app_reader", "public.events", "s1", 10)+`2026-12-03 11:59:00.000 UTC,"bob","app"`)
+		if err := os.Rename(first, filepath.Join(dir, "postgresql-2026-12-03_110000.old.csv")); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, filepath.Join(dir, "postgresql-2026-12-03_120000.csv"), line("bob", "public.events", "s4", 1)+line("bob", "public.events", "s4", 2))
+		// A restarted node: a new tailer from the stored position.
+		if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		es = fx.entries(t)
+		if len(es) != 6 || es[3].Actor != "db:app_reader" || es[4].Actor != "db:bob" {
+			t.Fatalf("after rotation: %d entries %+v", len(es), es)
+		}
+		st = fx.stats(t, tl)
+		if st.Malformed != 3 || st.File != "postgresql-2026-12-03_120000.csv" {
+			t.Fatalf("stats after rotation: %+v", st)
+		}
+		// Nothing is read twice, however often it runs.
+		for range 3 {
+			if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(fx.entries(t)); n != 6 {
+			t.Fatalf("re-read: %d entries", n)
+		}
+		fx.verify(t)
+
+		// The monitor sees bob's reads: a database role mapped to no
+		// steward role. app_reader's are within policy.
+		fx.clk.Advance(2 * 60 * 60 * 1e9)
+		if _, err := fx.mon.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := fx.st.ListIncidents(ctx, store.IncidentQuery{})
+		if len(list) != 1 || list[0].Source != incident.SourcePolicy || list[0].Credential != "pgaudit:bob" ||
+			!strings.Contains(list[0].Summary, "db:bob is mapped to no steward role") || list[0].Accesses != 3 {
+			t.Fatalf("incidents: %+v", list)
+		}
+		fx.verify(t)
+	})
+}
+
+func TestTailerSkipsRecordsLongerThanTheBound(t *testing.T) {
+	fx := openFixture(t, "sqlite")
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "postgresql.csv")
+	huge := strings.Replace(line("bob", "public.events", "s1", 1), "select *", "select "+strings.Repeat("x", 5000), 1)
+	appendTo(t, path, huge+line("app_reader", "public.events", "s1", 2))
+	tl := fx.tailer(dir)
+	tl.MaxRecord = 4096
+	if err := tl.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es := fx.entries(t)
+	if len(es) != 1 || es[0].Actor != "db:app_reader" {
+		t.Fatalf("entries: %+v", es)
+	}
+	if st := fx.stats(t, tl); st.Malformed != 1 || st.Entries != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func TestTailerLeaseKeepsOneNode(t *testing.T) {
+	fx := openFixture(t, "sqlite")
+	ctx := context.Background()
+	dir := t.TempDir()
+	appendTo(t, filepath.Join(dir, "postgresql.csv"), line("bob", "public.events", "s1", 1))
+	other := fx.tailer(dir)
+	other.Holder = "node-b"
+	if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, filepath.Join(dir, "postgresql.csv"), line("bob", "public.events", "s1", 2))
+	if moved, err := other.Round(ctx); err != nil || moved {
+		t.Fatalf("node-b read while node-a holds the lease: %v %v", moved, err)
+	}
+	if n := len(fx.entries(t)); n != 1 {
+		t.Fatalf("%d entries", n)
+	}
+}
