@@ -202,6 +202,11 @@ type round struct {
 }
 
 func (r *round) run() error {
+	if fi, err := os.Stat(r.t.Dir); err != nil || !fi.IsDir() {
+		// Said every round: an audit source that cannot be read is
+		// accesses nobody checks.
+		return fmt.Errorf("pgaudit: the log directory %s cannot be read (pgaudit.log_dir)", r.t.Dir)
+	}
 	pattern := r.t.Pattern
 	if pattern == "" {
 		pattern = "*.csv"
