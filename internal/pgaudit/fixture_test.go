@@ -42,7 +42,7 @@ func underBackends(t *testing.T, f func(t *testing.T, fx *fixture)) {
 	}
 }
 
-func openFixture(t *testing.T, backend string) *fixture {
+func openFixture(t testing.TB, backend string) *fixture {
 	dsn := ""
 	if backend == "postgres" {
 		if os.Getenv(pgtest.Env) == "" {

@@ -59,7 +59,11 @@ type Tailer struct {
 	// MaxRecord bounds one record in bytes (default 8 MiB); a longer one
 	// is counted as malformed and skipped.
 	MaxRecord int
-	Now       func() time.Time
+	// Budget, when positive, bounds one CatchUp, so a long backlog (the
+	// first start over a big log) does not hold up the ticker's other
+	// work; the next tick goes on from where it stopped.
+	Budget time.Duration
+	Now    func() time.Time
 	Log       *slog.Logger
 }
 
@@ -120,12 +124,17 @@ func decodeStats(pos store.MonitorPosition) (Stats, error) {
 	return st, nil
 }
 
-// CatchUp runs rounds until the log is read to its end (the ticker's job).
+// CatchUp runs rounds until the log is read to its end or Budget is
+// spent (the ticker's job).
 func (t *Tailer) CatchUp(ctx context.Context) error {
+	start := time.Now()
 	for {
 		more, err := t.Round(ctx)
 		if err != nil || !more {
 			return err
+		}
+		if t.Budget > 0 && time.Since(start) > t.Budget {
+			return nil
 		}
 	}
 }
