@@ -64,7 +64,7 @@ type Tailer struct {
 	// work; the next tick goes on from where it stopped.
 	Budget time.Duration
 	Now    func() time.Time
-	Log       *slog.Logger
+	Log    *slog.Logger
 }
 
 // Stats is what the tailer has done, kept with its position.
