@@ -62,9 +62,10 @@ type Tailer struct {
 	// Budget, when positive, bounds one CatchUp, so a long backlog (the
 	// first start over a big log) does not hold up the ticker's other
 	// work; the next tick goes on from where it stopped.
-	Budget time.Duration
-	Now    func() time.Time
-	Log    *slog.Logger
+	Budget  time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
+	Metrics *Metrics
 }
 
 // Stats is what the tailer has done, kept with its position.
@@ -192,6 +193,7 @@ func (t *Tailer) Round(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	t.Metrics.set(st)
 	if st.Malformed > before && t.Log != nil {
 		// Never the record itself: it can hold a statement with
 		// personal data in it.

@@ -26,7 +26,7 @@ func (s *Server) pgauditSource(cfg *config.Config) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	t := &pgaudit.Tailer{Store: s.Store, Dir: p.LogDir, Pattern: p.Pattern, Mapping: m, Holder: s.Monitor.Holder, Batch: p.Batch,
-		Budget: 20 * time.Second, Now: s.Clock.Now, Log: s.Log}
+		Budget: 20 * time.Second, Now: s.Clock.Now, Log: s.Log, Metrics: pgaudit.NewMetrics(s.metrics)}
 	s.Ticker.Add("pgaudit log", func(ctx context.Context) error { return t.CatchUp(ctx) })
 	s.Log.Info("reading the product database's pgaudit log", "dir", p.LogDir, "tables", len(p.Tables), "roles", len(p.Roles))
 	return nil

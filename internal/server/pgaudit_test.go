@@ -34,6 +34,9 @@ func TestPGAuditSourceOnTheTicker(t *testing.T) {
 	if len(es) != 1 || es[0].AuthMethod != "pgaudit" || es[0].ClientNet != "198.51.100.0" {
 		t.Fatalf("entries: %+v", es)
 	}
+	if m := scrape(t, n); m[`steward_pgaudit_records{outcome="logged"}`] != 1 || m[`steward_pgaudit_records{outcome="malformed"}`] != 0 {
+		t.Errorf("metrics: %v", m)
+	}
 	if _, err := n.srv.Monitor.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
