@@ -3,7 +3,9 @@ package pgaudit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,8 @@ const (
 	chunk            = 1 << 20
 	// recentKeys bounds the statements remembered to drop repeats.
 	recentKeys = 64
+	// headBytes is how much of a file's start its fingerprint covers.
+	headBytes = 1024
 )
 
 // Tailer reads the csvlog files PostgreSQL's logging collector writes
@@ -74,6 +78,12 @@ type Stats struct {
 	Dev    uint64 `json:"dev,omitempty"`
 	Ino    uint64 `json:"ino,omitempty"`
 	Offset int64  `json:"offset"`
+	// Head fingerprints the file's first HeadLen bytes (SHA-256), which
+	// never change in a log that is only appended to: an inode the
+	// file system reused for a newer file, or a file truncated and
+	// written anew, no longer matches.
+	Head    string `json:"head,omitempty"`
+	HeadLen int64  `json:"head_len,omitempty"`
 	// Records counts csvlog records read; Entries those that became
 	// access-log entries; Unmapped reads and writes of tables the mapping
 	// does not name; Other records that are no pgaudit read or write (or
@@ -247,9 +257,7 @@ func (r *round) run() error {
 		}
 		i++
 		if i < len(files) {
-			f := files[i]
-			r.st.File, r.st.Dev, r.st.Ino, r.st.Offset, r.st.Resync = f.name, f.dev, f.ino, 0, false
-			r.moved = true
+			r.start(files[i])
 		}
 	}
 	return nil
@@ -265,18 +273,15 @@ func (r *round) locate(files []logFile) int {
 		if len(files) == 0 {
 			return -1
 		}
-		f := files[0]
-		st.File, st.Dev, st.Ino, st.Offset = f.name, f.dev, f.ino, 0
-		r.moved = true
+		r.start(files[0])
 		return 0
 	}
 	for i, f := range files {
-		if f.is(st) {
+		if f.is(st) && r.sameHead(f) {
 			if f.size < st.Offset {
-				// Truncated in place (log_truncate_on_rotation): what is
-				// there now is new.
-				st.Offset, st.Resync = 0, false
-				r.moved = true
+				// Truncated in place (log_truncate_on_rotation) before
+				// anything was fingerprinted: what is there now is new.
+				r.start(f)
 			}
 			if f.name != st.File {
 				st.File = f.name
@@ -291,10 +296,56 @@ func (r *round) locate(files []logFile) int {
 	if i == len(files) {
 		return -1
 	}
-	f := files[i]
-	st.File, st.Dev, st.Ino, st.Offset, st.Resync = f.name, f.dev, f.ino, 0, false
-	r.moved = true
+	r.start(files[i])
 	return i
+}
+
+// start makes f the file being read, from its beginning.
+func (r *round) start(f logFile) {
+	st := r.st
+	st.File, st.Dev, st.Ino, st.Offset, st.Resync, st.Head, st.HeadLen = f.name, f.dev, f.ino, 0, false, "", 0
+	r.moved = true
+}
+
+// sameHead reports whether f still starts as the file the position is in
+// did (true while nothing of it was fingerprinted yet).
+func (r *round) sameHead(f logFile) bool {
+	if r.st.HeadLen == 0 {
+		return true
+	}
+	if f.size < r.st.HeadLen {
+		return false
+	}
+	h, err := headOf(filepath.Join(r.t.Dir, f.name), r.st.HeadLen)
+	return err == nil && h == r.st.Head
+}
+
+// fingerprint extends the position's fingerprint of f up to headBytes.
+func (r *round) fingerprint(f logFile) error {
+	n := min(f.size, headBytes)
+	if r.st.HeadLen >= n {
+		return nil
+	}
+	h, err := headOf(filepath.Join(r.t.Dir, f.name), n)
+	if err != nil {
+		return nil // gone meanwhile: the next round sees it
+	}
+	r.st.Head, r.st.HeadLen, r.moved = h, n, true
+	return nil
+}
+
+func headOf(path string, n int64) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(fh, b); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // readFile reads whole records of f from the stored offset until the
@@ -302,6 +353,9 @@ func (r *round) locate(files []logFile) int {
 // file's unfinished record waits (false); an older file's is malformed.
 func (r *round) readFile(f logFile, last bool) (bool, error) {
 	st := r.st
+	if err := r.fingerprint(f); err != nil {
+		return false, err
+	}
 	if st.Offset >= f.size {
 		return !last, nil
 	}

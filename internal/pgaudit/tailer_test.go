@@ -158,3 +158,47 @@ func TestTailerLeaseKeepsOneNode(t *testing.T) {
 		t.Fatalf("%d entries", n)
 	}
 }
+
+// TestTailerTruncatedAndDeletedFiles: a file truncated in place
+// (log_truncate_on_rotation) is read again from its start; when the file
+// being read is deleted, reading goes on with the next one by name.
+func TestTailerTruncatedAndDeletedFiles(t *testing.T) {
+	fx := openFixture(t, "sqlite")
+	ctx := context.Background()
+	dir := t.TempDir()
+	mon := filepath.Join(dir, "postgresql-Mon.csv")
+	appendTo(t, mon, line("bob", "public.events", "s1", 1)+line("bob", "public.events", "s1", 2))
+	if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A week later the collector truncates the file and writes anew.
+	if err := os.WriteFile(mon, []byte(line("bob", "public.events", "s9", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fx.entries(t)); n != 3 {
+		t.Fatalf("after truncation: %d entries", n)
+	}
+	// Deleted while it is the one being read; a newer one follows.
+	appendTo(t, mon, line("bob", "public.events", "s9", 2)) // never read: deleted first
+	if err := os.Remove(mon); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, filepath.Join(dir, "postgresql-Tue.csv"), line("bob", "public.events", "s10", 1))
+	if err := fx.tailer(dir).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es := fx.entries(t)
+	if len(es) != 4 || !strings.Contains(es[3].Reason, "session s10") {
+		t.Fatalf("after deletion: %+v", es)
+	}
+	if st := fx.stats(t, fx.tailer(dir)); st.File != "postgresql-Tue.csv" || st.Malformed != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	// A missing directory is an error every round, not silence.
+	if err := fx.tailer(filepath.Join(dir, "gone")).CatchUp(ctx); err == nil || !strings.Contains(err.Error(), "pgaudit.log_dir") {
+		t.Fatalf("missing dir: %v", err)
+	}
+}
