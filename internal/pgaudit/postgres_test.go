@@ -109,6 +109,30 @@ func TestRealPostgreSQLAuditLog(t *testing.T) {
 		if st := fx.stats(t, fx.tailer(pg.LogDir)); st.Malformed != 1 {
 			t.Fatalf("malformed: %+v", st)
 		}
+
+		// PostgreSQL rotates to a new file (named by the second, so a
+		// second later): the tailer goes on in it.
+		time.Sleep(1100 * time.Millisecond)
+		exec1(t, admin, "SELECT pg_rotate_logfile()")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			files, _ = filepath.Glob(filepath.Join(pg.LogDir, "*.csv"))
+			if len(files) > 1 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(files) < 2 {
+			t.Fatalf("no new log file after pg_rotate_logfile: %v", files)
+		}
+		exec1(t, app, "SELECT 1 FROM events")
+		if es := fx.waitEntries(t, pg.LogDir, before+5); len(es) != before+5 || es[len(es)-1].Actor != "db:app_reader" {
+			t.Fatalf("after rotation: %d entries", len(es))
+		}
+		sort.Strings(files)
+		if st := fx.stats(t, fx.tailer(pg.LogDir)); st.File != filepath.Base(files[len(files)-1]) || st.Malformed != 1 {
+			t.Fatalf("after rotation: %+v", st)
+		}
 		fx.verify(t)
 	})
 }
