@@ -103,9 +103,30 @@ func TestNextRecord(t *testing.T) {
 			t.Errorf("%.40q…: %d, want %d", tc.in, got, tc.want)
 		}
 	}
-	junk := "garbage\"\nmore garbage\n" + lineStart
-	if got := resync([]byte(junk)); got != strings.Index(junk, "2026") {
-		t.Errorf("resync %d", got)
+}
+
+func TestHeadFields(t *testing.T) {
+	long := strings.Replace(lineWrite, "insert into", "insert /*"+strings.Repeat("x,\"\"\"\"\n", 100)+"*/ into", 1)
+	for _, cut := range []int{300, 600, len(long) - 10} {
+		f, ok := headFields([]byte(long[:cut]))
+		if !ok {
+			t.Fatalf("cut at %d: no head", cut)
+		}
+		a, err := ParseRecord(f)
+		if err != nil || a.User != "postgres" || a.Class != "WRITE" || a.ObjectName != "public.t" || a.Session != "6b11385b.3014" ||
+			!strings.Contains(a.Statement, "not read") {
+			t.Fatalf("cut at %d: %+v %v", cut, a, err)
+		}
+	}
+	for name, b := range map[string]string{
+		"cut in the columns": lineRead[:60],
+		"cut in the message": lineRead[:strings.Index(lineRead, "public.t")],
+		"not pgaudit":        lineStart,
+		"garbage":            "a line no PostgreSQL wrote, \"with\" quotes\n",
+	} {
+		if _, ok := headFields([]byte(b)); ok {
+			t.Errorf("%s: a head from %q", name, b)
+		}
 	}
 }
 

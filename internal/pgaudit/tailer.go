@@ -94,9 +94,11 @@ type Stats struct {
 	Unmapped  int64 `json:"unmapped"`
 	Other     int64 `json:"other"`
 	Malformed int64 `json:"malformed"`
-	// Resync: a too-long record was skipped, and reading goes on at the
-	// next line that starts like a record.
-	Resync bool `json:"resync,omitempty"`
+	// Skipping: the offset is inside a record over MaxRecord whose start
+	// was already read; reading goes on after its end, found by its
+	// quoting as for any record (SkipQuoted: inside a quoted field).
+	Skipping   bool `json:"skipping,omitempty"`
+	SkipQuoted bool `json:"skip_quoted,omitempty"`
 	// Recent are the last statements logged (session, statement,
 	// substatement, class, object), since pgaudit writes a relation once
 	// per mention (a self-join reads the table twice in one statement).
@@ -303,7 +305,8 @@ func (r *round) locate(files []logFile) int {
 // start makes f the file being read, from its beginning.
 func (r *round) start(f logFile) {
 	st := r.st
-	st.File, st.Dev, st.Ino, st.Offset, st.Resync, st.Head, st.HeadLen = f.name, f.dev, f.ino, 0, false, "", 0
+	st.File, st.Dev, st.Ino, st.Offset, st.Head, st.HeadLen = f.name, f.dev, f.ino, 0, "", 0
+	st.Skipping, st.SkipQuoted = false, false
 	r.moved = true
 }
 
@@ -374,18 +377,16 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 		if _, err := fh.ReadAt(buf, st.Offset); err != nil && !errors.Is(err, io.EOF) {
 			return false, fmt.Errorf("pgaudit: read %s: %w", f.name, err)
 		}
-		if st.Resync {
-			k := resync(buf)
-			if k < 0 {
-				if n < int(f.size-st.Offset) || !last {
-					st.Offset += int64(n) // no record starts in it: skip it all
-					r.moved = true
-					continue
-				}
-				return false, nil
+		if st.Skipping {
+			end, quoted := scanRecord(buf, st.SkipQuoted)
+			r.moved = true
+			if end >= 0 {
+				st.Offset += int64(end)
+				st.Skipping, st.SkipQuoted = false, false
+				continue
 			}
-			st.Offset += int64(k)
-			st.Resync, r.moved = false, true
+			st.Offset += int64(n)
+			st.SkipQuoted = quoted
 			continue
 		}
 		used := 0
@@ -394,14 +395,7 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 			if end < 0 {
 				break
 			}
-			if end > r.max {
-				// Whole but over the bound, like one never ended.
-				r.st.Records++
-				r.st.Malformed++
-				r.records++
-			} else {
-				r.record(buf[used : used+end])
-			}
+			r.record(buf[used:used+end], false)
 			used += end
 		}
 		if used > 0 {
@@ -416,10 +410,19 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 		case n < int(rest) && size < r.max:
 			size = min(size*2, r.max) // a long record: read more of it
 		case n >= r.max:
-			st.Malformed++
-			st.Records++
+			// Over the bound: its start says who read which table (the
+			// statement, which makes it long, comes last), so it is
+			// still logged; the rest is passed over to its end.
+			if f, ok := headFields(buf); ok {
+				r.fields(f, true)
+			} else {
+				st.Records++
+				st.Malformed++
+				r.records++
+			}
+			_, quoted := scanRecord(buf, false)
 			st.Offset += int64(n)
-			st.Resync, r.moved = true, true
+			st.Skipping, st.SkipQuoted, r.moved = true, quoted, true
 		case !last:
 			// PostgreSQL moved on to a newer file and left this one
 			// unfinished (a crash mid-write): the rest is one bad record.
@@ -435,17 +438,25 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 }
 
 // record handles one whole csvlog record.
-func (r *round) record(b []byte) {
-	st := r.st
-	st.Records++
-	r.records++
+func (r *round) record(b []byte, long bool) {
 	cr := csv.NewReader(bytes.NewReader(b))
 	cr.FieldsPerRecord = -1
 	fields, err := cr.Read()
 	if err != nil {
-		st.Malformed++
+		r.st.Records++
+		r.st.Malformed++
+		r.records++
 		return
 	}
+	r.fields(fields, long)
+}
+
+// fields handles one record's fields; long: rebuilt from the start of a
+// record over the bound.
+func (r *round) fields(fields []string, long bool) {
+	st := r.st
+	st.Records++
+	r.records++
 	a, err := ParseRecord(fields)
 	switch {
 	case errors.Is(err, ErrNotAudit):
@@ -472,6 +483,9 @@ func (r *round) record(b []byte) {
 	st.Recent = append(st.Recent, key)
 	if len(st.Recent) > recentKeys {
 		st.Recent = st.Recent[len(st.Recent)-recentKeys:]
+	}
+	if long {
+		e.Reason += "; the record is over the size bound, its statement was not read"
 	}
 	st.Entries++
 	r.entries = append(r.entries, e)

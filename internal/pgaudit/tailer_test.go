@@ -119,24 +119,44 @@ func TestTailerFileRotationPartialLinesAndRestart(t *testing.T) {
 	})
 }
 
-func TestTailerSkipsRecordsLongerThanTheBound(t *testing.T) {
+// TestTailerLogsRecordsLongerThanTheBound: a statement padded past the
+// size bound does not hide the read (its record's start names the role
+// and table), and lines faked inside a statement stay part of it.
+func TestTailerLogsRecordsLongerThanTheBound(t *testing.T) {
 	fx := openFixture(t, "sqlite")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "postgresql.csv")
-	huge := strings.Replace(line("bob", "public.events", "s1", 1), "select *", "select "+strings.Repeat("x", 5000), 1)
-	appendTo(t, path, huge+line("app_reader", "public.events", "s1", 2))
+	fake := "\n" + strings.TrimSuffix(line("app_reader", "public.events", "fake", 7), "\n")
+	fake = strings.ReplaceAll(fake, `"`, `""""`) // as pgaudit and csvlog quote a statement's quotes
+	huge := strings.Replace(line("bob", "public.events", "s1", 1), "select *", "select "+strings.Repeat("x"+fake, 40), 1)
+	appendTo(t, path, huge+line("app_reader", "public.events", "s1", 2)+huge+line("app_reader", "public.events", "s1", 3))
 	tl := fx.tailer(dir)
 	tl.MaxRecord = 4096
+	if len(huge) < 3*tl.MaxRecord {
+		t.Fatalf("the record is only %d bytes", len(huge))
+	}
 	if err := tl.CatchUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	es := fx.entries(t)
-	if len(es) != 1 || es[0].Actor != "db:app_reader" {
-		t.Fatalf("entries: %+v", es)
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor)
 	}
-	if st := fx.stats(t, tl); st.Malformed != 1 || st.Entries != 1 {
+	if strings.Join(got, " ") != "db:bob db:app_reader db:app_reader" || !strings.Contains(es[0].Reason, "over the size bound") {
+		t.Fatalf("entries: %v %+v", got, es)
+	}
+	if st := fx.stats(t, tl); st.Malformed != 0 || st.Entries != 3 || st.Other != 1 || st.Records != 4 || st.Skipping {
 		t.Fatalf("stats: %+v", st)
+	}
+	// Without the bound the same log reads the same, statements whole.
+	fx2 := openFixture(t, "sqlite")
+	if err := fx2.tailer(dir).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fx2.entries(t)); n != 3 {
+		t.Fatalf("unbounded: %d entries", n)
 	}
 }
 
