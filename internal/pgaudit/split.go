@@ -98,3 +98,23 @@ func headFields(b []byte) ([]string, bool) {
 	w.Flush()
 	return append(cols, auditPrefix+strings.TrimSuffix(sb.String(), "\n")), true
 }
+
+// looksLikeStart reports whether b begins "YYYY-MM-DD HH:MM:SS", as every
+// csvlog record does (its log_time).
+func looksLikeStart(b []byte) bool {
+	if len(b) < len(startShape) {
+		return false
+	}
+	for i := range len(startShape) {
+		if startShape[i] == '0' {
+			if b[i] < '0' || b[i] > '9' {
+				return false
+			}
+		} else if b[i] != startShape[i] {
+			return false
+		}
+	}
+	return true
+}
+
+const startShape = "0000-00-00 00:00:00"

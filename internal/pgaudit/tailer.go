@@ -33,6 +33,9 @@ const (
 	recentKeys = 64
 	// headBytes is how much of a file's start its fingerprint covers.
 	headBytes = 1024
+	// skipLimit bounds a record passed over: PostgreSQL's own bound on a
+	// statement (1 GiB) and some.
+	skipLimit = 1<<30 + 1<<20
 )
 
 // Tailer reads the csvlog files PostgreSQL's logging collector writes
@@ -97,8 +100,9 @@ type Stats struct {
 	// Skipping: the offset is inside a record over MaxRecord whose start
 	// was already read; reading goes on after its end, found by its
 	// quoting as for any record (SkipQuoted: inside a quoted field).
-	Skipping   bool `json:"skipping,omitempty"`
-	SkipQuoted bool `json:"skip_quoted,omitempty"`
+	Skipping   bool  `json:"skipping,omitempty"`
+	SkipQuoted bool  `json:"skip_quoted,omitempty"`
+	Skipped    int64 `json:"skipped,omitempty"`
 	// Recent are the last statements logged (session, statement,
 	// substatement, class, object), since pgaudit writes a relation once
 	// per mention (a self-join reads the table twice in one statement).
@@ -382,15 +386,36 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 			r.moved = true
 			if end >= 0 {
 				st.Offset += int64(end)
-				st.Skipping, st.SkipQuoted = false, false
+				st.Skipping, st.SkipQuoted, st.Skipped = false, false, 0
 				continue
 			}
 			st.Offset += int64(n)
-			st.SkipQuoted = quoted
+			st.SkipQuoted, st.Skipped = quoted, st.Skipped+int64(n)
+			if st.Skipped > skipLimit {
+				// Longer than PostgreSQL writes a record: the quoting
+				// went wrong (a record cut short by a crash), so go on
+				// line by line until one starts like a record.
+				st.Skipping, st.SkipQuoted, st.Skipped = false, false, 0
+				st.Malformed++
+			}
 			continue
 		}
 		used := 0
 		for r.records < r.batch {
+			if rest := buf[used:]; !looksLikeStart(rest) {
+				// Not a record's start, so not PostgreSQL's: the line
+				// is passed over whatever quotes it holds, so that it
+				// cannot swallow the records after it.
+				j := bytes.IndexByte(rest, '\n')
+				if j < 0 {
+					break
+				}
+				st.Records++
+				st.Malformed++
+				r.records++
+				used += j + 1
+				continue
+			}
 			end := nextRecord(buf[used:])
 			if end < 0 {
 				break
@@ -422,7 +447,7 @@ func (r *round) readFile(f logFile, last bool) (bool, error) {
 			}
 			_, quoted := scanRecord(buf, false)
 			st.Offset += int64(n)
-			st.Skipping, st.SkipQuoted, r.moved = true, quoted, true
+			st.Skipping, st.SkipQuoted, st.Skipped, r.moved = true, quoted, int64(n), true
 		case !last:
 			// PostgreSQL moved on to a newer file and left this one
 			// unfinished (a crash mid-write): the rest is one bad record.

@@ -222,3 +222,36 @@ func TestTailerTruncatedAndDeletedFiles(t *testing.T) {
 		t.Fatalf("missing dir: %v", err)
 	}
 }
+
+// TestTailerPassesOverForeignLines: a line PostgreSQL did not write (it
+// does not start with a log_time) is one malformed record, even with an
+// odd quote in it that would otherwise run on into the records after it.
+func TestTailerPassesOverForeignLines(t *testing.T) {
+	fx := openFixture(t, "sqlite")
+	ctx := context.Background()
+	dir := t.TempDir()
+	appendTo(t, filepath.Join(dir, "postgresql.csv"), line("bob", "public.events", "s1", 1)+
+		"an editor's note \"with an odd quote\n\n"+
+		line("bob", "public.events", "s1", 2)+"garbage without its newline, \"yet")
+	tl := fx.tailer(dir)
+	if err := tl.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fx.entries(t)); n != 2 {
+		t.Fatalf("%d entries, want 2", n)
+	}
+	if st := fx.stats(t, tl); st.Malformed != 2 || st.Records != 4 {
+		t.Fatalf("stats: %+v", st)
+	}
+	// Its newline comes, and the records after it are read.
+	appendTo(t, filepath.Join(dir, "postgresql.csv"), "\n"+line("bob", "public.events", "s1", 3))
+	if err := tl.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fx.entries(t)); n != 3 {
+		t.Fatalf("%d entries, want 3", n)
+	}
+	if st := fx.stats(t, tl); st.Malformed != 3 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
