@@ -103,6 +103,9 @@ type Config struct {
 	// LDAP is the corporate directory staff may sign in with; nil when
 	// none is configured. Only the config file's ldap: section sets it.
 	LDAP *LDAP
+	// PGAudit is the product database's pgaudit log; nil when none is
+	// configured. Only the config file's pgaudit: section sets it.
+	PGAudit *PGAudit
 }
 
 // LDAP mirrors internal/auth/ldap.Config with the config file's key names;
@@ -328,7 +331,7 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 		return nil
 	}
 	for k, v := range m {
-		if (k == "smtp" || k == "webhooks" || k == "ldap") && v.Tag == "!!null" {
+		if (k == "smtp" || k == "webhooks" || k == "ldap" || k == "pgaudit") && v.Tag == "!!null" {
 			continue // an empty section
 		}
 		switch k {
@@ -365,6 +368,12 @@ func applyFile(fs *flag.FlagSet, c *Config, path string, explicit map[string]boo
 				return fmt.Errorf("%s: ldap: %v", path, err)
 			}
 			c.LDAP = &l
+		case "pgaudit":
+			p, err := pgauditSection(path, &v)
+			if err != nil {
+				return err
+			}
+			c.PGAudit = p
 		case "secret":
 			// The key in the file (private like secret.key, then): a
 			// file is not on the command line.

@@ -153,6 +153,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.buildRights(cfg, ips)
 	s.Ticker.Add("access-log checkpoints", s.Checkpoints.Tick)
 	s.Ticker.Add("review expiry notices", s.Reviews.NotifyExpiring)
+	if err := s.pgauditSource(cfg); err != nil {
+		s.batcher.Close()
+		a.Close()
+		return nil, err
+	}
 	if err := s.Reviews.RefreshPending(ctx); err != nil {
 		s.Log.Warn("review: cannot read open proposals yet", "err", err)
 	}

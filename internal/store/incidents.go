@@ -88,6 +88,9 @@ type IncidentQuery struct {
 // entry it checked, that entry's hash (to check the next one links to it)
 // and its own state (baselines), all written in the transaction that acts
 // on what it found.
+// The pgaudit tailer keeps a row of its own (name "pgaudit"): its Seq
+// counts its moves and its State is the log file and offset it has read
+// to (internal/pgaudit).
 type MonitorPosition struct {
 	Name      string
 	Seq       int64
