@@ -22,6 +22,7 @@ type Store interface {
 	store.Transactor
 	store.AccessLog
 	store.RegistryVersions
+	store.BlastRadii
 	store.Tokens
 	ListUsers(ctx context.Context) ([]store.User, error)
 }
