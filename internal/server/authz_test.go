@@ -111,6 +111,7 @@ var authzMatrix = map[string]struct {
 	"GET /v1/incidents":                {probes: []probe{{method: "GET", path: "/v1/incidents", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"POST /v1/incidents":               {probes: []probe{{method: "POST", path: "/v1/incidents", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"GET /v1/incidents/{id}":           {probes: []probe{{method: "GET", path: "/v1/incidents/999", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
+	"POST /v1/incidents/{id}/window":   {probes: []probe{{method: "POST", path: "/v1/incidents/999/window", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /v1/incidents/{id}/{action}": {probes: []probe{{method: "POST", path: "/v1/incidents/999/assess", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"GET /v1/retention/sweeps":         {probes: []probe{{method: "GET", path: "/v1/retention/sweeps", allowed: []auth.Role{auth.Admin, auth.DataSteward, auth.Auditor}}}},
 	// The privacy notice is for everyone; the records of processing hold

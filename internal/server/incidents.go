@@ -16,6 +16,7 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("GET /v1/incidents", incident.Readers, hf(api.List))
 	s.handle("POST /v1/incidents", incident.Managers, hf(api.Create))
 	s.handle("GET /v1/incidents/{id}", incident.Readers, hf(api.Get))
+	s.handle("POST /v1/incidents/{id}/window", incident.Managers, hf(api.Window))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
 }
