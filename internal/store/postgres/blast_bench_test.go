@@ -1,0 +1,48 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/steward-privacy/steward/internal/store/storetest"
+)
+
+// BenchmarkBlastRadius: see storetest.BlastRadiusBench. The log is made
+// by SQL from generate_series in steps of a million entries, then
+// ANALYZEd (as autovacuum would within a minute of such a load).
+func BenchmarkBlastRadius(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, testSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	storetest.BlastRadiusBench(b, st, func(n int) error {
+		span := int64(storetest.BlastDays * 24 * time.Hour / time.Microsecond)
+		const step = 1_000_000
+		for lo := 0; lo < n; lo += step {
+			hi := int64(min(lo+step, n) - 1)
+			if _, err := st.pool.Exec(ctx, `INSERT INTO access_log(`+accessCols+`)
+				SELECT i + 1, $3::timestamptz + (i * $4 / $5) * interval '1 microsecond', format('token %s', lpad((i % 1000)::text, 3, '0')), 'token',
+				  format('tk_%s', lpad((i % 1000)::text, 3, '0')), 'analyst', 'product_improvement', 'dataset_' || ((i / 1000) % 4), 'events', 2, 2, '',
+				  '192.0.2.0', 'allowed', 'within policy', convert_to('p' || i, 'UTF8'), convert_to('h' || i, 'UTF8')
+				FROM generate_series($1::bigint, $2::bigint) AS i`,
+				int64(lo), hi, storetest.BlastStart, span, int64(n)); err != nil {
+				return err
+			}
+			if _, err := st.pool.Exec(ctx, `WITH k AS (SELECT i + 1 AS seq, (i * 2654435761) % 1000000 AS k1, i % 1000 AS c FROM generate_series($1::bigint, $2::bigint) AS i)
+				INSERT INTO access_log_subjects(subject_key, seq)
+				SELECT DISTINCT subject_key, seq FROM (SELECT 's' || lpad(k1::text, 7, '0') AS subject_key, seq FROM k
+				  UNION ALL SELECT 's' || lpad(((k1 + c * 7919 + 1) % 1000000)::text, 7, '0'), seq FROM k) x`,
+				int64(lo), hi); err != nil {
+				return err
+			}
+		}
+		_, err := st.pool.Exec(ctx, "ANALYZE access_log; ANALYZE access_log_subjects")
+		return err
+	})
+}
