@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/steward-privacy/steward/internal/store/storetest"
 )
 
@@ -42,7 +44,19 @@ func BenchmarkBlastRadius(b *testing.B) {
 				return err
 			}
 		}
-		_, err := st.pool.Exec(ctx, "ANALYZE access_log; ANALYZE access_log_subjects")
+		if _, err := st.pool.Exec(ctx, "ANALYZE access_log; ANALYZE access_log_subjects"); err != nil {
+			return err
+		}
+		// The plan, for docs/breach.md: both branches search their index.
+		hits, args := blastHits(storetest.BlastQuery())
+		rows, err := st.pool.Query(ctx, "EXPLAIN "+hits+"SELECT count(DISTINCT s.subject_key) FROM hit h JOIN access_log_subjects s ON s.seq = h.seq", args...)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, l := range lines {
+			b.Log("plan: " + l)
+		}
 		return err
 	})
 }
