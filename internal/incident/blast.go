@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -55,6 +56,10 @@ func (s *Service) SetWindow(ctx context.Context, id int64, a Actor, in WindowInp
 	if in.Version != 0 && in.Version != inc.Version {
 		return inc, store.ErrConflict
 	}
+	return s.setWindow(ctx, inc, a, in)
+}
+
+func (s *Service) setWindow(ctx context.Context, inc store.Incident, a Actor, in WindowInput) (store.Incident, error) {
 	q, err := s.windowQuery(ctx, inc, in)
 	if err != nil {
 		return inc, err
@@ -77,6 +82,35 @@ func (s *Service) SetWindow(ctx context.Context, id int64, a Actor, in WindowInp
 		return appendEntries(ctx, tx, actionEntry(now, a, *i, note))
 	}
 	return s.machine().NoteAlso(ctx, inc, a.Name, note, also)
+}
+
+// DefaultBlasts gives each open incident that names a credential or a
+// dataset and has no blast radius yet one from its t_l to now, as the
+// monitor (the clocks' ticker runs it, so an incident the monitor opens
+// has its radius within a tick). The window then stays as set: a person
+// widens it with SetWindow while the breach goes on. An incident whose
+// default is not a valid window (no t_l, a dataset the registry never
+// had, more than MaxWindow) is left for a person.
+func (s *Service) DefaultBlasts(ctx context.Context) error {
+	list, err := s.Store.ListIncidents(ctx, store.IncidentQuery{States: Open, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, inc := range list {
+		if len(inc.Blast) > 0 || (inc.Credential == "" && inc.Dataset == "") || inc.LeakAt.IsZero() {
+			continue
+		}
+		_, err := s.setWindow(ctx, inc, monitorActor, WindowInput{})
+		switch {
+		case errors.Is(err, ErrInvalid):
+			s.log().Debug("incident: no default blast radius", "incident", inc.ID, "why", err)
+		case errors.Is(err, store.ErrConflict):
+			// A person changed it meanwhile; the next tick looks again.
+		case err != nil:
+			return err
+		}
+	}
+	return nil
 }
 
 // blastQuery is a validated window with what it is about.

@@ -195,3 +195,31 @@ func TestBlastRadiusOfADatasetAndOfTheEventStore(t *testing.T) {
 		}
 	})
 }
+
+func TestMonitorsIncidentGetsADefaultBlastRadius(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		inc := bobsIncident(t, fx)
+		if err := fx.svc.DefaultBlasts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := fx.st.GetIncident(ctx, inc.ID)
+		b, ok := incident.BlastOf(got)
+		// From t_l (bob's first read) to now: all four of bob's allowed reads.
+		if !ok || !b.From.Equal(t0) || !b.To.Equal(t0.Add(3*time.Hour)) || b.Subjects != 5 || b.Credential != "external:bob" {
+			t.Fatalf("default blast radius: %+v", b)
+		}
+		hist, _ := fx.st.IncidentHistory(ctx, inc.ID)
+		if last := hist[len(hist)-1]; last.Actor != "steward breach monitor" || !strings.Contains(last.Note, "5 people") {
+			t.Fatalf("history: %+v", last)
+		}
+		// Once there is one, the tick leaves it (and a person's window) alone.
+		fx.clk.Advance(time.Hour)
+		if err := fx.svc.DefaultBlasts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := fx.st.GetIncident(ctx, inc.ID); again.Version != got.Version {
+			t.Fatalf("recomputed on every tick: %d -> %d", got.Version, again.Version)
+		}
+	})
+}

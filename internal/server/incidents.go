@@ -19,6 +19,7 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("POST /v1/incidents/{id}/window", incident.Managers, hf(api.Window))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
+	s.Ticker.Add("incident blast radius", s.Incidents.DefaultBlasts)
 }
 
 // runMonitor checks the access log until ctx ends, on the node that holds
