@@ -95,7 +95,9 @@ func (s *Store) BlastRadius(ctx context.Context, q store.BlastQuery) (store.Blas
 	} else if err := tx.QueryRow(ctx, hits+"SELECT count(DISTINCT s.subject_key) "+join, args...).Scan(&res.Subjects); err != nil {
 		return res, wrap(err)
 	}
-	if res.SubjectKeys, res.KeysTruncated, err = blastKeys(ctx, tx, hits+"SELECT DISTINCT s.subject_key "+join+"ORDER BY 1 LIMIT $%d", args, q.KeysCap, res.Subjects); err != nil {
+	// OFFSET 0 keeps the keys' LIMIT from turning the plan around into a
+	// walk of the whole subject index in key order, probing each key.
+	if res.SubjectKeys, res.KeysTruncated, err = blastKeys(ctx, tx, hits+"SELECT subject_key FROM (SELECT DISTINCT s.subject_key "+join+"OFFSET 0) k ORDER BY 1 LIMIT $%d", args, q.KeysCap, res.Subjects); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -141,7 +143,7 @@ func (s *Store) EventBlastRadius(ctx context.Context, q store.EventBlastQuery) (
 	}
 	c.First, c.Last = first.UTC(), last.UTC()
 	res.Records, res.Subjects, res.Datasets = c.Records, c.Subjects, []store.BlastCount{c}
-	if res.SubjectKeys, res.KeysTruncated, err = blastKeys(ctx, tx, "SELECT DISTINCT subject_key"+where+" AND subject_key <> '' ORDER BY 1 LIMIT $%d", args, q.KeysCap, res.Subjects); err != nil {
+	if res.SubjectKeys, res.KeysTruncated, err = blastKeys(ctx, tx, "SELECT subject_key FROM (SELECT DISTINCT subject_key"+where+" AND subject_key <> '' OFFSET 0) k ORDER BY 1 LIMIT $%d", args, q.KeysCap, res.Subjects); err != nil {
 		return res, err
 	}
 	return res, nil
