@@ -89,7 +89,12 @@ func BenchmarkBlastRadius(b *testing.B) {
 		}
 		// The plan, for docs/breach.md: both branches search their index.
 		hits, args := blastHits(storetest.BlastQuery())
-		rows, err = st.pool.Query(ctx, "EXPLAIN ANALYZE "+hits+"SELECT subject_key FROM (SELECT DISTINCT s.subject_key FROM hit h JOIN access_log_subjects s ON s.seq = h.seq OFFSET 0) k ORDER BY 1 LIMIT 100000", args...)
+		tx, err := st.readTx(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		rows, err = tx.Query(ctx, "EXPLAIN ANALYZE "+hits+"SELECT subject_key FROM (SELECT DISTINCT s.subject_key FROM hit h JOIN access_log_subjects s ON s.seq = h.seq OFFSET 0) k ORDER BY 1 LIMIT 100000", args...)
 		if err != nil {
 			return err
 		}
