@@ -152,6 +152,8 @@ func (s *Service) windowQuery(ctx context.Context, inc store.Incident, in Window
 			q.to = now
 		}
 	}
+	// Both backends keep microseconds; the stored window is the one asked.
+	q.from, q.to = q.from.Truncate(time.Microsecond), q.to.Truncate(time.Microsecond)
 	switch q.source {
 	case BlastAccessLog:
 	case BlastEventStore:
