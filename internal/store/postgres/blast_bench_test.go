@@ -49,11 +49,11 @@ func BenchmarkBlastRadius(b *testing.B) {
 		for lo := 0; lo < n; lo += step {
 			hi := int64(min(lo+step, n) - 1)
 			if _, err := st.pool.Exec(ctx, `INSERT INTO access_log(`+accessCols+`)
-				SELECT i + 1, $3::timestamptz + (i * $4 / $5) * interval '1 microsecond', format('token %s', lpad((i % 1000)::text, 3, '0')), 'token',
+				SELECT i + 1, $3::timestamptz + (i * $4) * interval '1 microsecond', format('token %s', lpad((i % 1000)::text, 3, '0')), 'token',
 				  format('tk_%s', lpad((i % 1000)::text, 3, '0')), 'analyst', 'product_improvement', 'dataset_' || ((i / 1000) % 4), 'events', 2, 2, '',
 				  '192.0.2.0', 'allowed', 'within policy', convert_to('p' || i, 'UTF8'), convert_to('h' || i, 'UTF8')
 				FROM generate_series($1::bigint, $2::bigint) AS i`,
-				int64(lo), hi, storetest.BlastStart, span, int64(n)); err != nil {
+				int64(lo), hi, storetest.BlastStart, span/int64(n)); err != nil {
 				return err
 			}
 			if _, err := st.pool.Exec(ctx, `WITH k AS (SELECT i + 1 AS seq, (i * 2654435761) % 1000000 AS k1, i % 1000 AS c FROM generate_series($1::bigint, $2::bigint) AS i)

@@ -36,10 +36,10 @@ func BenchmarkBlastRadius(b *testing.B) {
 			hi := min(lo+step, n) - 1
 			gen := "WITH RECURSIVE g(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM g WHERE i < ?) "
 			if _, err := st.w.ExecContext(ctx, gen+`INSERT INTO access_log(`+accessCols+`)
-				SELECT i + 1, ? + i * ? / ?, printf('token %03d', i % 1000), 'token', printf('tk_%03d', i % 1000), 'analyst',
+				SELECT i + 1, ? + i * ?, printf('token %03d', i % 1000), 'token', printf('tk_%03d', i % 1000), 'analyst',
 				  'product_improvement', 'dataset_' || ((i / 1000) % 4), 'events', 2, 2, '', '192.0.2.0', 'allowed', 'within policy',
 				  CAST(printf('p%010d', i) AS BLOB), CAST(printf('h%010d', i) AS BLOB) FROM g`,
-				lo, hi, us(storetest.BlastStart), span, n); err != nil {
+				lo, hi, us(storetest.BlastStart), span/int64(n)); err != nil {
 				return err
 			}
 			if _, err := st.w.ExecContext(ctx, gen+`, k(seq, k1, c) AS (SELECT i + 1, (i * 2654435761) % 1000000, i % 1000 FROM g)

@@ -12,7 +12,7 @@ import (
 
 // The benchmark's log, as each backend's fill makes it in SQL (the
 // append path would take hours at 10M): entry i (Seq i+1) is at
-// BlastStart + i/n × 90 days, by credential "token:tk_%03d" of i mod
+// BlastStart + i × ⌊90 days / n⌋ (in µs, so no product overflows), by credential "token:tk_%03d" of i mod
 // 1000 (actor "token %03d"), in dataset_((i/1000) mod 4), allowed, with
 // 2 records and two subject keys out of a million, "s%07d" of
 // k1 = i×2654435761 mod 10⁶ and k2 = (k1 + (i mod 1000)×7919 + 1) mod 10⁶.
