@@ -23,6 +23,7 @@ type Store interface {
 	store.Transactor
 	store.AccessLog
 	store.RegistryVersions
+	store.BlastRadii
 	store.Tokens
 	// Requests hold the verified e-mail addresses the Art. 34
 	// communication is sent to (communication.go).

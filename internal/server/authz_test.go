@@ -128,6 +128,7 @@ var authzMatrix = map[string]struct {
 	"GET /v1/incidents/{id}/communication.md":      {probes: []probe{{method: "GET", path: "/v1/incidents/999/communication.md", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},
 	"POST /v1/incidents/{id}/describe":             {probes: []probe{{method: "POST", path: "/v1/incidents/999/describe", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /v1/incidents/{id}/communicate":          {probes: []probe{{method: "POST", path: "/v1/incidents/999/communicate", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
+	"POST /v1/incidents/{id}/window":               {probes: []probe{{method: "POST", path: "/v1/incidents/999/window", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	// The privacy notice is for everyone; the records of processing hold
 	// no personal data and are for the roles that answer for it.
 	"GET /privacy":                    {public: true},

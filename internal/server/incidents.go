@@ -19,9 +19,11 @@ func (s *Server) incidentRoutes(ips clientip.Resolver) {
 	s.handle("GET /v1/incidents/{id}", incident.Readers, hf(api.Get))
 	s.handle("GET /v1/incidents/{id}/severity", incident.Readers, hf(api.GetSeverity))
 	s.handle("POST /v1/incidents/{id}/severity", incident.Managers, hf(api.PostSeverity))
+	s.handle("POST /v1/incidents/{id}/window", incident.Managers, hf(api.Window))
 	s.handle("POST /v1/incidents/{id}/{action}", incident.Managers, hf(api.Act))
 	s.incidentReportRoutes(api)
 	s.Ticker.Add("incident clocks", s.Incidents.TickClocks)
+	s.Ticker.Add("incident blast radius", s.Incidents.DefaultBlasts)
 }
 
 // runMonitor checks the access log until ctx ends, on the node that holds

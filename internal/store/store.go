@@ -40,6 +40,7 @@ type Store interface {
 	Reviews
 	CollectionVolume
 	Incidents
+	BlastRadii
 	Transactor
 
 	// Backend names the backend ("sqlite" or "postgres").

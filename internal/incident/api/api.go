@@ -90,6 +90,16 @@ type Incident struct {
 	Version             int64      `json:"version"`
 	Actions             []string   `json:"actions"`
 	Clocks              []Clock    `json:"clocks"`
+	// BlastRadius is on one incident's page, not in the list (its keys
+	// may be many).
+	BlastRadius *incident.BlastRadius `json:"blast_radius,omitempty"`
+}
+
+func blastOf(i store.Incident) *incident.BlastRadius {
+	if b, ok := incident.BlastOf(i); ok {
+		return &b
+	}
+	return nil
 }
 
 func opt(t time.Time) *time.Time {
@@ -221,6 +231,7 @@ func (a *API) Get(w http.ResponseWriter, r *http.Request) {
 		Offences []access `json:"offending_accesses"`
 		Severity Severity `json:"severity"`
 	}{Incident: a.wire(i, a.Clock.Now().UTC()), History: []event{}, Offences: []access{}, Severity: severityOf(i)}
+	out.BlastRadius = blastOf(i)
 	for _, h := range hist {
 		out.History = append(out.History, event{h.At, h.Actor, h.Action, h.From, h.To, h.Note})
 	}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Incidents", func(t *testing.T) { incidents(t, open(t)) })
 	t.Run("MonitorPosition", func(t *testing.T) { monitorPosition(t, open(t)) })
 	t.Run("AccessInTx", func(t *testing.T) { accessInTx(t, open(t)) })
+	t.Run("BlastRadius", func(t *testing.T) { blastRadius(t, open(t)) })
 }
 
 func ev(ds, id string, at time.Time, subject string) store.Event {
