@@ -79,6 +79,14 @@ func (s *Service) setWindow(ctx context.Context, inc store.Incident, a Actor, in
 	now := s.now()
 	also := func(ctx context.Context, tx store.Tx, i *store.Incident) error {
 		i.WindowFrom, i.WindowTo, i.Blast = b.From, b.To, raw
+		// A stored assessment follows the new facts: pre-scores and the
+		// factors nobody adjusted move, adjustments and the decision stay.
+		if sev, ok := SeverityOf(*i); ok {
+			sev = Reprice(sev, *i, b, true)
+			if i.Severity, err = json.Marshal(sev); err != nil {
+				return err
+			}
+		}
 		return appendEntries(ctx, tx, actionEntry(now, a, *i, note))
 	}
 	return s.machine().NoteAlso(ctx, inc, a.Name, note, also)

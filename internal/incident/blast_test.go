@@ -223,3 +223,28 @@ func TestMonitorsIncidentGetsADefaultBlastRadius(t *testing.T) {
 		}
 	})
 }
+
+// TestNewBlastRadiusRepricesTheAssessment: an assessment made before the
+// facts were in follows them (DPC from "not known" to the categories
+// reached) while the person's adjustment stays.
+func TestNewBlastRadiusRepricesTheAssessment(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		inc := bobsIncident(t, fx)
+		half := 0.5
+		inc, err := fx.svc.Assess(ctx, inc.ID, blastManager, incident.AssessInput{
+			Malicious: &incident.Adjustment{Value: &half, Reason: "the credential was used from an unknown network"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := incident.SeverityOf(inc)
+		got, err := fx.svc.SetWindow(ctx, inc.ID, blastManager, incident.WindowInput{To: t0.Add(time.Hour), Version: inc.Version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, ok := incident.SeverityOf(got)
+		if !ok || after.DPC.Pre != 2 || after.DPC.Value != 2 || after.CB.Malicious.Value != 0.5 || !after.CB.Malicious.Adjusted || after.Score >= before.Score {
+			t.Fatalf("repriced: before %+v after %+v", before, after)
+		}
+	})
+}
