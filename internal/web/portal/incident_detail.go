@@ -34,8 +34,8 @@ type incidentView struct {
 	// Factors are the severity's factors in the order ENISA lists them.
 	Factors []factorRow
 	// Drafts link the reports drafted from the incident (the Art. 33(3)
-	// notification, the Art. 34 communication) once they are built; none
-	// yet, and the page says so.
+	// notification, printable, Markdown and JSON; the Art. 34
+	// communication), served by portal routes (incident_drafts.go).
 	Drafts []ui.Link
 	// Unknown is what the authority report still lacks for a complete
 	// Art. 33(3) notification (then it is phased, Art. 33(4)); CommUnknown
@@ -167,9 +167,7 @@ func (s *Incidents) detail(w http.ResponseWriter, r *http.Request, status int, e
 			{"Circumstances: loss of confidentiality", sv.CB.Confidentiality}, {"Circumstances: loss of integrity", sv.CB.Integrity},
 			{"Circumstances: loss of availability", sv.CB.Availability}, {"Circumstances: malicious intent", sv.CB.Malicious}}
 	}
-	if !s.drafted(w, r, &v) {
-		return
-	}
+	s.drafted(r, &v)
 	if v.Manage {
 		for _, a := range actionsFor(i) {
 			l := actionLabels[a]

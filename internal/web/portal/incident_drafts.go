@@ -208,18 +208,8 @@ func download(w http.ResponseWriter, ct, name string, b []byte) {
 // drafted fills the Drafts section (links and what the reports still
 // lack) and, for incident managers of an open incident, the severity,
 // description and communication forms.
-func (s *Incidents) drafted(w http.ResponseWriter, r *http.Request, v *incidentView) bool {
-	ctx := r.Context()
-	rep, err := s.Service.AuthorityReport(ctx, v.I.ID)
-	if err != nil {
-		s.unavailable(w, r, err)
-		return false
-	}
-	c, err := s.Service.Communication(ctx, v.I.ID)
-	if err != nil {
-		s.unavailable(w, r, err)
-		return false
-	}
+func (s *Incidents) drafted(r *http.Request, v *incidentView) {
+	rep, c := s.Service.AuthorityReportOf(v.I, v.History), s.Service.CommunicationOf(v.I)
 	v.Drafts, v.Unknown, v.CommUnknown = drafts(v.I.ID), rep.Unknown, c.Unknown
 	if v.Manage {
 		// Describing stays open after the end: the register keeps the
@@ -230,5 +220,4 @@ func (s *Incidents) drafted(w http.ResponseWriter, r *http.Request, v *incidentV
 		v.SeverityForm = newSeverityForm(severityInForce(v.I), r)
 		v.Communicate = true
 	}
-	return true
 }
