@@ -176,6 +176,9 @@ func TestIncidentFormsBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, page, _ = im.get("/admin/incidents/1")
+			// The form starts from what Assess would: the pre-scores follow
+			// the new blast radius, the adjustment stays.
+			wants(t, "repriced form", page, "2.00: category 2 (interaction) is the highest reached", "3.00 (adjusted by")
 			st, body, _ = im.postForm("/admin/incidents/1/communicate", actionForm(t, page, "/admin/incidents/1/communicate", nil))
 			wants(t, "communicated", body, "The Art. 34 communication went to 0 people by e-mail. 2 affected people have no contact known: a public communication is needed (Art. 34(3)(c)).",
 				"told 0 people by e-mail (Art. 34); 2 affected people have no contact known")

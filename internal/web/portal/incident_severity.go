@@ -73,13 +73,14 @@ func factorOf(sev incident.Severity, key string) incident.Factor {
 	return sev.CB.Malicious
 }
 
-// severityInForce is the stored assessment, or steward's pre-score from
-// the blast radius while none is stored (as GET /v1/incidents/{id}/severity).
+// severityInForce is what an assessment starts from, as Assess computes
+// it: the stored assessment repriced on the blast radius as it now
+// stands, or steward's pre-score while none is stored.
 func severityInForce(i store.Incident) incident.Severity {
-	if sev, ok := incident.SeverityOf(i); ok {
-		return sev
-	}
 	b, ok := incident.BlastOf(i)
+	if sev, stored := incident.SeverityOf(i); stored {
+		return incident.Reprice(sev, i, b, ok)
+	}
 	return incident.PreScore(i, b, ok)
 }
 
