@@ -42,7 +42,8 @@ type incidentView struct {
 	// what the Art. 34 communication lacks before it can be sent.
 	Unknown, CommUnknown []string
 	// SeverityForm, DescribeForm and Communicate are the incident
-	// managers' forms (nil, false for readers and once the incident ended).
+	// managers' forms (none for readers; once the incident ended, only
+	// the description, which the register keeps).
 	SeverityForm *severityForm
 	DescribeForm *describeForm
 	Communicate  bool
