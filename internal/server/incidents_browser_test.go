@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/auth"
+	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -176,5 +178,112 @@ func TestIncidentsInChromium(t *testing.T) {
 	if strings.Contains(page, "Laptop") {
 		t.Fatal("the refusal shows incidents")
 	}
+	t.Logf("walked through in %s", time.Since(started).Round(time.Millisecond))
+}
+
+// TestIncidentAssessmentInChromium is the assessment in real Chromium: a
+// manager raises the data processing context and the ease of
+// identification, each with a reason, decides that Art. 33 and Art. 34
+// apply and sees the level and the people's clock; describes the
+// consequences and measures; opens the printable notification (with the
+// registry's DPO and the consequences); sends the Art. 34 communication
+// and reads its outcome. An auditor sees no form but opens the report.
+func TestIncidentAssessmentInChromium(t *testing.T) {
+	started := time.Now()
+	b := tab{t, chromium(t)}
+	b.do(chromedp.EmulateViewport(1280, 900))
+	shot := screenshots(t, b)
+	n := startNode(t, testConfig(t, ""))
+	ctx := context.Background()
+	base := n.http.URL
+	const (
+		manager = "im@staff.example.org"
+		auditor = "dpo@staff.example.org"
+	)
+	addUser(t, n, manager, auth.IncidentManager)
+	addUser(t, n, auditor, auth.Auditor)
+	n.clock.Advance(time.Minute)
+	offendingRead(t, n)
+
+	b.open(base + "/admin/incidents/1")
+	if st := b.signIn(manager); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	b.shows("the forms", "Assess the severity", "Data processing context (DPC)", "not known: no blast radius with field categories yet",
+		"Describe the incident", "Send the Art. 34 communication", "Still missing for a complete notification to the authority (Art. 33(3))",
+		"likely_consequences: not described yet", "not started: runs from the high-risk decision")
+
+	// 1. The severity: two factors adjusted with their reasons, Art. 33
+	// and Art. 34 decided.
+	b.fill(map[string]string{"sev-dpc": "3", "sev-dpc-reason": "a year of browsing history per person",
+		"sev-ei": "1", "sev-ei-reason": "the warehouse joins client ids to accounts",
+		"sev-art33": "yes", "sev-art34": "yes", "sev-reasoning": "profiles of two customers read by a stranger"})
+	shot("incident-severity-form", "#assess-severity")
+	if st := b.press(`#assess-severity button[type=submit]`); st != 200 {
+		t.Fatalf("assess: %d", st)
+	}
+	b.shows("assessed", "The severity assessment is recorded.", "ENISA score SE = DPC × EI + CB = 3.25: high",
+		"by "+manager+": a year of browsing history per person", "by "+manager+": the warehouse joins client ids to accounts",
+		"notify the authority (Art. 33): yes; tell the people (Art. 34): yes",
+		"notify the authority: yes; tell the people: yes, by "+manager, "profiles of two customers read by a stranger")
+	if status := eval[string](b, `document.querySelector('#clocks ~ table [data-obligation="subjects"]').parentElement.textContent`); !strings.Contains(status, "72h 00m left") {
+		t.Fatalf("the people's clock (Art. 34) after the decision: %q", status)
+	}
+
+	// 2. The description for the reports.
+	b.fill(map[string]string{"consequences": "Two customers' browsing could be seen by a stranger.",
+		"measures": "The warehouse credential was revoked; its export was deleted."})
+	if st := b.press(`#describe-form button[type=submit]`); st != 200 {
+		t.Fatalf("describe: %d", st)
+	}
+	b.shows("described", "The description is recorded for the reports.", "Two customers' browsing could be seen by a stranger.",
+		"The warehouse credential was revoked")
+	if inc, _ := n.srv.Store.GetIncident(ctx, 1); inc.Consequences != "Two customers' browsing could be seen by a stranger." || !strings.HasPrefix(inc.Measures, "The warehouse credential") {
+		t.Fatalf("described: %q %q", inc.Consequences, inc.Measures)
+	}
+	page := b.shows("still missing", "data: the categories and approximate numbers of people and records are not known yet")
+	if strings.Contains(page, "likely_consequences: not described yet") {
+		t.Fatal("the consequences are still listed as missing")
+	}
+
+	// 3. The printable notification to the authority.
+	if st := b.press(`a[href="/admin/incidents/1/report/authority.html"]`); st != 200 {
+		t.Fatalf("printable report: %d", st)
+	}
+	b.shows("printable", "dpo@example.org", "Two customers' browsing could be seen by a stranger.", "The warehouse credential was revoked")
+	shot("incident-authority-report", "")
+
+	// 4. With a blast radius (as its computation stores one) the
+	// communication goes out; nobody affected left an address.
+	inc, _ := n.srv.Store.GetIncident(ctx, 1)
+	blast := incident.BlastRadius{Credential: "warehouse-bob", Source: "access_log", From: inc.LeakAt, To: inc.AwareAt, Entries: 1, Records: 2,
+		Subjects: 2, SubjectKeys: []string{"k1", "k2"}, Categories: []int{2}, SubjectKinds: []string{"pseudonymous"}, ComputedAt: inc.AwareAt,
+		Datasets: []incident.BlastDataset{{Name: "interaction_data", Owner: "kpi-team@example.org", SubjectKind: "pseudonymous", Entries: 1, Records: 2, Subjects: 2,
+			Fields: []incident.BlastField{{Name: "client_id", Category: 2}}}}}
+	inc.Blast, _ = json.Marshal(blast)
+	if err := n.srv.Store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateIncident(ctx, &inc) }); err != nil {
+		t.Fatal(err)
+	}
+	b.open(base + "/admin/incidents/1")
+	if st := b.press(`#communicate button[type=submit]`); st != 200 {
+		t.Fatalf("communicate: %d", st)
+	}
+	b.shows("communicated", "The Art. 34 communication went to 0 people by e-mail. 2 affected people have no contact known: a public communication is needed (Art. 34(3)(c)).")
+	b.open(base + "/admin/incidents/1")
+	b.signOut()
+
+	// 5. The auditor reads: no form, but the report opens.
+	b.open(base + "/admin/incidents/1")
+	if st := b.signIn(auditor); st != 200 {
+		t.Fatalf("auditor signs in: %d", st)
+	}
+	b.shows("auditor reads", "You read this incident; incident managers act on it.", "Notification to the supervisory authority (Art. 33(3)), printable")
+	if forms := eval[int](b, `document.querySelectorAll('form[method="post"][action^="/admin/incidents"], select, textarea').length`); forms != 0 {
+		t.Fatalf("the auditor sees %d forms or fields", forms)
+	}
+	if st := b.press(`a[href="/admin/incidents/1/report/authority.html"]`); st != 200 {
+		t.Fatalf("auditor's report: %d", st)
+	}
+	b.shows("auditor's report", "dpo@example.org", "Two customers' browsing could be seen by a stranger.")
 	t.Logf("walked through in %s", time.Since(started).Round(time.Millisecond))
 }

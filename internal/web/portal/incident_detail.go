@@ -34,9 +34,19 @@ type incidentView struct {
 	// Factors are the severity's factors in the order ENISA lists them.
 	Factors []factorRow
 	// Drafts link the reports drafted from the incident (the Art. 33(3)
-	// notification, the Art. 34 communication) once they are built; none
-	// yet, and the page says so.
+	// notification, printable, Markdown and JSON; the Art. 34
+	// communication), served by portal routes (incident_drafts.go).
 	Drafts []ui.Link
+	// Unknown is what the authority report still lacks for a complete
+	// Art. 33(3) notification (then it is phased, Art. 33(4)); CommUnknown
+	// what the Art. 34 communication lacks before it can be sent.
+	Unknown, CommUnknown []string
+	// SeverityForm, DescribeForm and Communicate are the incident
+	// managers' forms (none for readers; once the incident ended, only
+	// the description, which the register keeps).
+	SeverityForm *severityForm
+	DescribeForm *describeForm
+	Communicate  bool
 	// Actions are the forms the signed-in person may send (none for
 	// readers).
 	Actions []actionForm
@@ -100,6 +110,9 @@ var incidentNotice = map[string]string{
 	string(incident.Close):           "The incident is closed.",
 	string(incident.Dismiss):         "Recorded as not a breach.",
 	string(incident.HighRisk):        "The high-risk decision is recorded; the people's clock runs.",
+	"severity":                       "The severity assessment is recorded.",
+	"described":                      "The description is recorded for the reports.",
+	"described-same":                 "Nothing changed: the description was already as sent.",
 	"note":                           "The note joins the timeline.",
 }
 
@@ -155,6 +168,7 @@ func (s *Incidents) detail(w http.ResponseWriter, r *http.Request, status int, e
 			{"Circumstances: loss of confidentiality", sv.CB.Confidentiality}, {"Circumstances: loss of integrity", sv.CB.Integrity},
 			{"Circumstances: loss of availability", sv.CB.Availability}, {"Circumstances: malicious intent", sv.CB.Malicious}}
 	}
+	s.drafted(r, &v)
 	if v.Manage {
 		for _, a := range actionsFor(i) {
 			l := actionLabels[a]

@@ -96,6 +96,8 @@ type incidentsView struct {
 	Newest, Older   string
 	Now             time.Time
 	Manage          bool
+	// Exports download the register with the filters shown.
+	Exports []ui.Link
 }
 
 var incidentSources = []string{incident.SourcePolicy, incident.SourceIntegrity, incident.SourceUnusual, incident.SourceManual}
@@ -182,6 +184,7 @@ func (s *Incidents) List(w http.ResponseWriter, r *http.Request) {
 	if more {
 		v.Older = link(list[len(list)-1].ID)
 	}
+	v.Exports = registerExports(v.State, v.Source)
 	s.render(w, r, http.StatusOK, "incidents", ui.Page{Title: "Incidents", Data: v})
 }
 
