@@ -130,6 +130,7 @@ var authzMatrix = map[string]struct {
 	"POST /v1/incidents/{id}/communicate":             {probes: []probe{{method: "POST", path: "/v1/incidents/999/communicate", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /v1/incidents/{id}/window":                  {probes: []probe{{method: "POST", path: "/v1/incidents/999/window", body: `{}`, allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /admin/incidents/{id}/severity":             {page: true, probes: []probe{{method: "POST", path: "/admin/incidents/999/severity", allowed: []auth.Role{auth.IncidentManager}}}},
+	"POST /admin/incidents/{id}/window":               {page: true, probes: []probe{{method: "POST", path: "/admin/incidents/999/window", allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /admin/incidents/{id}/describe":             {page: true, probes: []probe{{method: "POST", path: "/admin/incidents/999/describe", allowed: []auth.Role{auth.IncidentManager}}}},
 	"POST /admin/incidents/{id}/communicate":          {page: true, probes: []probe{{method: "POST", path: "/admin/incidents/999/communicate", allowed: []auth.Role{auth.IncidentManager}}}},
 	"GET /admin/incidents/{id}/report/authority.html": {page: true, probes: []probe{{method: "GET", path: "/admin/incidents/999/report/authority.html", allowed: []auth.Role{auth.IncidentManager, auth.Auditor}}}},

@@ -23,6 +23,7 @@ func (s *Server) incidentPages(ips clientip.Resolver) {
 	// here, through the same service functions, each read logged. The
 	// literal segments win over {action} and {id}.
 	s.page("POST /admin/incidents/{id}/severity", incident.Managers, hf(p.Assess))
+	s.page("POST /admin/incidents/{id}/window", incident.Managers, hf(p.Window))
 	s.page("POST /admin/incidents/{id}/describe", incident.Managers, hf(p.Describe))
 	s.page("POST /admin/incidents/{id}/communicate", incident.Managers, hf(p.Communicate))
 	s.page("GET /admin/incidents/{id}/report/authority.html", incident.Readers, hf(p.AuthorityHTML))

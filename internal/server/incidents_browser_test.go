@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"os"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/auth"
-	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/store"
 )
 
@@ -253,16 +251,18 @@ func TestIncidentAssessmentInChromium(t *testing.T) {
 	b.shows("printable", "dpo@example.org", "Two customers' browsing could be seen by a stranger.", "The warehouse credential was revoked")
 	shot("incident-authority-report", "")
 
-	// 4. With a blast radius (as its computation stores one) the
-	// communication goes out; nobody affected left an address.
-	inc, _ := n.srv.Store.GetIncident(ctx, 1)
-	blast := incident.BlastRadius{Credential: "warehouse-bob", Source: "access_log", From: inc.LeakAt, To: inc.AwareAt, Entries: 1, Records: 2,
-		Subjects: 2, SubjectKeys: []string{"k1", "k2"}, Categories: []int{2}, SubjectKinds: []string{"pseudonymous"}, ComputedAt: inc.AwareAt,
-		Datasets: []incident.BlastDataset{{Name: "interaction_data", Owner: "kpi-team@example.org", SubjectKind: "pseudonymous", Entries: 1, Records: 2, Subjects: 2,
-			Fields: []incident.BlastField{{Name: "client_id", Category: 2}}}}}
-	inc.Blast, _ = json.Marshal(blast)
-	if err := n.srv.Store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateIncident(ctx, &inc) }); err != nil {
-		t.Fatal(err)
+	// 4. The blast radius from the window form (credential and t_l as
+	// the monitor found them, to now), then the communication goes out;
+	// nobody affected left an address.
+	b.open(base + "/admin/incidents/1")
+	shot("incident-window-form", "#window-form")
+	if st := b.press(`#window-form button[type=submit]`); st != 200 {
+		t.Fatalf("window: %d", st)
+	}
+	b.shows("blast radius", "The blast radius is computed for the window and kept on the incident.", "People affected\t2",
+		"credential external:warehouse-bob", "client_id (2)")
+	if inc, _ := n.srv.Store.GetIncident(ctx, 1); len(inc.Blast) == 0 {
+		t.Fatal("no blast radius kept")
 	}
 	b.open(base + "/admin/incidents/1")
 	if st := b.press(`#communicate button[type=submit]`); st != 200 {

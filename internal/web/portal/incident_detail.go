@@ -45,6 +45,7 @@ type incidentView struct {
 	// managers' forms (none for readers; once the incident ended, only
 	// the description, which the register keeps).
 	SeverityForm *severityForm
+	WindowForm   *windowForm
 	DescribeForm *describeForm
 	Communicate  bool
 	// Actions are the forms the signed-in person may send (none for
@@ -111,6 +112,7 @@ var incidentNotice = map[string]string{
 	string(incident.Dismiss):         "Recorded as not a breach.",
 	string(incident.HighRisk):        "The high-risk decision is recorded; the people's clock runs.",
 	"severity":                       "The severity assessment is recorded.",
+	"window":                         "The blast radius is computed for the window and kept on the incident.",
 	"described":                      "The description is recorded for the reports.",
 	"described-same":                 "Nothing changed: the description was already as sent.",
 	"note":                           "The note joins the timeline.",

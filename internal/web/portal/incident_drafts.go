@@ -218,6 +218,7 @@ func (s *Incidents) drafted(r *http.Request, v *incidentView) {
 	}
 	if v.Manage && !v.Final {
 		v.SeverityForm = newSeverityForm(severityInForce(v.I), r)
+		v.WindowForm = s.newWindowForm(v.I, v.Blast, v.HasBlast, r)
 		v.Communicate = true
 	}
 }
