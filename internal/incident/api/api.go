@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steward-privacy/steward/internal/accesslog"
@@ -41,9 +42,10 @@ func actor(r *http.Request) incident.Actor {
 func (a *API) Fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, incident.ErrInvalid):
-		problem.New(w, http.StatusBadRequest, "invalid", err.Error())
+		// The detail is the sentence alone: the kind is in type already.
+		problem.New(w, http.StatusBadRequest, "invalid", strings.TrimPrefix(err.Error(), incident.ErrInvalid.Error()+": "))
 	case errors.Is(err, incident.ErrForbidden):
-		problem.New(w, http.StatusForbidden, "forbidden", err.Error())
+		problem.New(w, http.StatusForbidden, "forbidden", strings.TrimPrefix(err.Error(), incident.ErrForbidden.Error()+": "))
 	case errors.Is(err, workflow.ErrRefused):
 		problem.New(w, http.StatusConflict, "state", err.Error())
 	case errors.Is(err, store.ErrConflict):

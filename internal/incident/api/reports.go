@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"strconv"
 
 	"github.com/steward-privacy/steward/internal/apijson"
@@ -13,7 +14,7 @@ import (
 // reportFail answers the reports' own refusals, then what Fail knows.
 func (a *API) reportFail(w http.ResponseWriter, err error) {
 	if errors.Is(err, incident.ErrNotNow) {
-		problem.New(w, http.StatusConflict, "not-now", err.Error())
+		problem.New(w, http.StatusConflict, "not-now", strings.TrimPrefix(err.Error(), incident.ErrNotNow.Error()+": "))
 		return
 	}
 	a.Fail(w, err)
