@@ -30,6 +30,9 @@ type BlastRadius struct {
 	Subjects      int64    `json:"subjects"`
 	SubjectKeys   []string `json:"subject_keys,omitempty"`
 	KeysTruncated bool     `json:"subject_keys_truncated,omitempty"`
+	// UpperBound: some dataset's counts are an upper bound (see
+	// BlastDataset.UpperBound), and so are the totals.
+	UpperBound bool `json:"upper_bound,omitempty"`
 	// Datasets reached, with the fields they held at the time and each
 	// field's category (registry version in force at the access).
 	Datasets []BlastDataset `json:"datasets"`
@@ -50,6 +53,11 @@ type BlastDataset struct {
 	Records     int64        `json:"records"`
 	Subjects    int64        `json:"subjects"`
 	Fields      []BlastField `json:"fields"`
+	// UpperBound says Records and Subjects are what the dataset held at
+	// the last access rather than what was returned: the source does not
+	// say which rows a read returned (a database role's SELECT in the
+	// pgaudit log), so everything the table held could have been read.
+	UpperBound bool `json:"upper_bound,omitempty"`
 }
 
 // BlastField is one field of a reached dataset.

@@ -245,6 +245,11 @@ func (s *Service) computeBlast(ctx context.Context, q blastQuery) (BlastRadius, 
 		KeysTruncated: res.KeysTruncated, Datasets: []BlastDataset{}, Categories: []int{}, SubjectKinds: []string{}, ComputedAt: s.now()}
 	for _, c := range res.Datasets {
 		d := BlastDataset{Name: c.Dataset, Entries: c.Entries, Records: c.Records, Subjects: c.Subjects, Fields: []BlastField{}}
+		if q.source == BlastAccessLog && rowsUnknown(q.credential) && c.Entries > 0 {
+			if err := s.boundByStore(ctx, &b, &d, c.Last); err != nil {
+				return BlastRadius{}, err
+			}
+		}
 		vs.describe(ctx, &d, c.First, c.Last)
 		for _, f := range d.Fields {
 			b.Categories = append(b.Categories, f.Category)
@@ -259,6 +264,44 @@ func (s *Service) computeBlast(ctx context.Context, q blastQuery) (BlastRadius, 
 	slices.Sort(b.SubjectKinds)
 	b.SubjectKinds = slices.Compact(b.SubjectKinds)
 	return b, nil
+}
+
+// rowsUnknown: the credential's entries do not say which rows a read
+// returned. pgaudit logs a statement on a table, not its rows.
+func rowsUnknown(credential string) bool {
+	method, _, _ := store.SplitCredential(credential)
+	return method == "pgaudit"
+}
+
+// boundByStore counts, for a dataset read by a credential whose rows are
+// not known, everything the dataset held at its last read (events
+// received up to then and still held): who could have been read. The
+// totals take it in; keys join the list (de-duplicated) so the people can
+// be told.
+func (s *Service) boundByStore(ctx context.Context, b *BlastRadius, d *BlastDataset, last time.Time) error {
+	held, err := s.Store.EventBlastRadius(ctx, store.EventBlastQuery{Dataset: d.Name, From: time.Unix(0, 0).UTC(), To: last.Add(time.Microsecond),
+		KeysCap: SubjectKeysCap})
+	if err != nil {
+		return err
+	}
+	d.Records, d.Subjects, d.UpperBound = held.Records, held.Subjects, true
+	b.Records += held.Records // the log holds no rows for these entries
+	b.UpperBound = true
+	keys := append(b.SubjectKeys, held.SubjectKeys...)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	b.KeysTruncated = b.KeysTruncated || held.KeysTruncated || len(keys) > SubjectKeysCap
+	if len(keys) > SubjectKeysCap {
+		keys = keys[:SubjectKeysCap]
+	}
+	// Counts from two sources cannot be de-duplicated past the cap, so the
+	// total is at most their sum and at least the keys known.
+	b.Subjects = max(int64(len(keys)), b.Subjects+held.Subjects)
+	if !b.KeysTruncated {
+		b.Subjects = int64(len(keys))
+	}
+	b.SubjectKeys = keys
+	return nil
 }
 
 // versions is the registry's history, each version parsed once.
@@ -368,6 +411,10 @@ func blastNote(b BlastRadius) string {
 	if b.Source == BlastEventStore {
 		src = "event store"
 	}
-	return fmt.Sprintf("blast radius for %s: %d people, %d records in %d datasets (%s, from the %s)",
-		span(b.From, b.To), b.Subjects, b.Records, len(b.Datasets), about, src)
+	bound := ""
+	if b.UpperBound {
+		bound = "; an upper bound: the rows a database role read are not known, so what its tables held is counted"
+	}
+	return fmt.Sprintf("blast radius for %s: %d people, %d records in %d datasets (%s, from the %s%s)",
+		span(b.From, b.To), b.Subjects, b.Records, len(b.Datasets), about, src, bound)
 }

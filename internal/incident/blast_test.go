@@ -248,3 +248,51 @@ func TestNewBlastRadiusRepricesTheAssessment(t *testing.T) {
 		}
 	})
 }
+
+// TestBlastRadiusOfADatabaseRoleIsWhatItsTablesHeld: pgaudit says a role
+// ran a SELECT on a table, not which rows came back, so the radius counts
+// everyone the dataset held at the role's last read, marked an upper
+// bound, and their keys join the list so they can be told.
+func TestBlastRadiusOfADatabaseRoleIsWhatItsTablesHeld(t *testing.T) {
+	backendsUnder(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		var evs []store.Event
+		for i, k := range []string{"s1", "s2", "s3", "s1"} {
+			evs = append(evs, store.Event{Dataset: "interaction_data", ReceivedAt: t0.Add(time.Duration(i-2) * time.Hour), SubjectKey: k, Data: []byte(`{}`)})
+		}
+		if _, err := fx.st.InsertEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		// The role reads at t0+30m: events received after it (s1 again at
+		// t0+1h) were not there to read.
+		if err := fx.log.Append(ctx, &store.AccessEntry{At: t0.Add(30 * time.Minute), Actor: "db:mallory", AuthMethod: "pgaudit", CredentialID: "mallory",
+			Dataset: "interaction_data", Query: "READ SELECT public.events", Decision: accesslog.Allowed, Reason: "pgaudit"}); err != nil {
+			t.Fatal(err)
+		}
+		fx.clk.Set(t0.Add(2 * time.Hour))
+		if _, err := fx.mon.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := fx.st.ListIncidents(ctx, store.IncidentQuery{})
+		if len(list) != 1 || list[0].Credential != "pgaudit:mallory" {
+			t.Fatalf("incidents: %+v", list)
+		}
+		got, err := fx.svc.SetWindow(ctx, list[0].ID, blastManager, incident.WindowInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := incident.BlastOf(got)
+		if !b.UpperBound || b.Subjects != 3 || b.Records != 3 || !slices.Equal(b.SubjectKeys, []string{"s1", "s2", "s3"}) ||
+			len(b.Datasets) != 1 || !b.Datasets[0].UpperBound || b.Datasets[0].Subjects != 3 {
+			t.Fatalf("a database role's radius: %+v", b)
+		}
+		hist, _ := fx.st.IncidentHistory(ctx, got.ID)
+		if n := hist[len(hist)-1].Note; !strings.Contains(n, "3 people, 3 records") || !strings.Contains(n, "an upper bound") {
+			t.Fatalf("note: %q", n)
+		}
+		rep := fx.svc.AuthorityReportOf(got, hist)
+		if rep.Data == nil || !strings.Contains(rep.Data.Basis, "upper bound") {
+			t.Fatalf("report basis: %+v", rep.Data)
+		}
+	})
+}

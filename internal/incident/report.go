@@ -71,6 +71,9 @@ type ReportData struct {
 	// SubjectCategories are the kinds of people concerned, by dataset.
 	SubjectCategories []ReportSubjects `json:"subject_categories"`
 	ComputedAt        time.Time        `json:"computed_at"`
+	// Basis says where the numbers come from and whether they are an
+	// upper bound, in words for the authority.
+	Basis string `json:"basis"`
 }
 
 // ReportCategory is one category of personal data with the fields
@@ -233,7 +236,13 @@ func (s *Service) authorityReport(inc store.Incident, hist []store.IncidentEvent
 
 func reportData(b BlastRadius, reg *registry.Registry) *ReportData {
 	d := &ReportData{Subjects: b.Subjects, Records: b.Records, ComputedAt: b.ComputedAt.UTC(),
-		Categories: []ReportCategory{}, SubjectCategories: []ReportSubjects{}}
+		Categories: []ReportCategory{}, SubjectCategories: []ReportSubjects{}, Basis: "counted from steward's access log"}
+	switch {
+	case b.Source == BlastEventStore:
+		d.Basis = "counted from what steward's event store held"
+	case b.UpperBound:
+		d.Basis = "an upper bound: the database audit log does not say which rows were read, so everything the table held at the last read is counted"
+	}
 	byCat := map[int][]string{}
 	for _, ds := range b.Datasets {
 		rs := ReportSubjects{Dataset: ds.Name, SubjectKind: ds.SubjectKind, Subjects: ds.Subjects, Records: ds.Records}

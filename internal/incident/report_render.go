@@ -115,7 +115,7 @@ func (r AuthorityReport) Markdown() string {
 	} else {
 		p("- Approximate number of people: %d\n", r.Data.Subjects)
 		p("- Approximate number of records: %d\n", r.Data.Records)
-		p("- Counted from steward's access log at %s\n\n", stamp(r.Data.ComputedAt))
+		p("- Basis: %s, at %s\n\n", r.Data.Basis, stamp(r.Data.ComputedAt))
 		p("Categories of data subjects:\n\n")
 		for _, s := range r.Data.SubjectCategories {
 			p("- %s", mdEscape(s.Dataset))
