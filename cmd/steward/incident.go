@@ -6,16 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
-	"path/filepath"
 
-	"github.com/steward-privacy/steward/internal/accesslog"
 	"github.com/steward-privacy/steward/internal/app"
 	"github.com/steward-privacy/steward/internal/clock"
 	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/store"
-	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // cmdIncident exports the breach register (Art. 33(5)). The export is a
@@ -28,7 +24,7 @@ func cmdIncident(ctx context.Context, args []string, stdout io.Writer) error {
 	var format, state, source, out string
 	cfg, fs, err := flags("incident register", args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&format, "format", incident.RegisterJSON, "json or csv")
-		fs.StringVar(&state, "state", "", "only incidents in this state")
+		fs.StringVar(&state, "state", "", "only incidents in this state (or open: every one still being worked)")
 		fs.StringVar(&source, "source", "", "only incidents from this source (policy, integrity, unusual, manual)")
 		fs.StringVar(&out, "out", "", "write to FILE instead of standard output")
 	})
@@ -41,13 +37,14 @@ func cmdIncident(ctx context.Context, args []string, stdout io.Writer) error {
 	if format != incident.RegisterJSON && format != incident.RegisterCSV {
 		return usageError{fmt.Sprintf("--format %q: use json or csv", format)}
 	}
-	q := incident.RegisterQuery{Source: source}
-	if state != "" {
-		if !incident.Lifecycle.Has(workflow.State(state)) {
-			return usageError{fmt.Sprintf("--state %q: not a state of an incident", state)}
-		}
-		q.States = []string{state}
+	states, ok := incident.FilterStates(state)
+	if !ok {
+		return usageError{fmt.Sprintf("--state %q: not a state of an incident, nor open", state)}
 	}
+	if !incident.FilterSource(source) {
+		return usageError{fmt.Sprintf("--source %q: use policy, integrity, unusual or manual", source)}
+	}
+	q := incident.RegisterQuery{States: states, Source: source}
 	a, err := app.New(ctx, cfg, app.Options{Clock: clock.Real{}, Logger: quietLogger()})
 	if err != nil {
 		return err
@@ -65,9 +62,8 @@ func cmdIncident(ctx context.Context, args []string, stdout io.Writer) error {
 	if u, err := user.Current(); err == nil {
 		who = "operator " + u.Username
 	}
-	entry := &store.AccessEntry{At: a.Clock.Now().UTC(), Actor: who, AuthMethod: "cli", Purpose: "incident_response",
-		Dataset: incident.Dataset, Query: "incident register (" + format + ")", Records: int64(len(reg.Incidents)),
-		Decision: accesslog.Allowed, Reason: "steward incident register"}
+	entry := incident.ReadEntry(&store.AccessEntry{At: a.Clock.Now().UTC(), Actor: who, AuthMethod: "cli"},
+		"incident register ("+format+")", len(reg.Incidents))
 	if err := a.Access.Append(ctx, entry); err != nil {
 		return fmt.Errorf("recording the read in the access log: %w", err)
 	}
@@ -75,22 +71,8 @@ func cmdIncident(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err := stdout.Write(buf.Bytes())
 		return err
 	}
-	// Written beside the target and renamed, so a failed export leaves no
-	// half a file where the previous one was.
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".register-*")
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	return nil
+	return writeOut(out, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
 }

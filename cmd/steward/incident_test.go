@@ -57,6 +57,7 @@ func TestIncidentRegisterExport(t *testing.T) {
 	}{
 		{[]string{"incident", "register", "--data", dir, "--format", "xml"}, 2, `--format "xml": use json or csv`},
 		{[]string{"incident", "register", "--data", dir, "--state", "lost"}, 2, `--state "lost": not a state of an incident`},
+		{[]string{"incident", "register", "--data", dir, "--source", "rumour"}, 2, `--source "rumour": use policy, integrity, unusual or manual`},
 		{[]string{"incident", "list"}, 2, "usage: steward incident register"},
 		{[]string{"incident", "register", "--data", dir, "--out", filepath.Join(dir, "no", "such", "dir.csv")}, 1, "--out:"},
 	} {

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/steward-privacy/steward/internal/app"
@@ -61,22 +59,5 @@ func cmdRecords(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return w.Flush()
 	}
-	// Written beside the target and renamed, so a failed export leaves no
-	// half a file where the previous one was.
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".records-*")
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := recs.Write(tmp, format); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	return nil
+	return writeOut(out, func(w io.Writer) error { return recs.Write(w, format) })
 }

@@ -45,11 +45,13 @@ func (s *Service) Communication(ctx context.Context, id int64) (Communication, e
 	if err != nil {
 		return Communication{}, err
 	}
-	return s.communication(inc), nil
+	return s.CommunicationOf(inc), nil
 }
 
-func (s *Service) communication(inc store.Incident) Communication {
-	r := s.authorityReport(inc, nil)
+// CommunicationOf drafts the Art. 34 communication from an incident
+// already read.
+func (s *Service) CommunicationOf(inc store.Incident) Communication {
+	r := s.AuthorityReportOf(inc, nil)
 	c := Communication{Incident: inc.ID, GeneratedAt: r.GeneratedAt, Controller: r.Controller,
 		Consequences: inc.Consequences, Measures: inc.Measures, Data: []string{}, Unknown: []string{}}
 	who := c.Controller.Name
@@ -223,7 +225,7 @@ func (s *Service) communicateOnce(ctx context.Context, id int64, a Actor, in Com
 	if !ok {
 		return Communicated{}, invalid("no blast radius yet: compute it first, so steward knows who was affected")
 	}
-	msg := s.communication(inc)
+	msg := s.CommunicationOf(inc)
 	if len(msg.Unknown) > 0 {
 		return Communicated{}, invalid("the communication is not complete: %s", strings.Join(msg.Unknown, "; "))
 	}

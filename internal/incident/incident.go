@@ -7,6 +7,7 @@ package incident
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/steward-privacy/steward/internal/auth"
 	"github.com/steward-privacy/steward/internal/workflow"
@@ -63,6 +64,27 @@ const (
 	SourceUnusual   = "unusual"   // a credential reading far more than usual
 	SourceManual    = "manual"    // opened by a person
 )
+
+// Sources lists every source, for filters.
+var Sources = []string{SourcePolicy, SourceIntegrity, SourceUnusual, SourceManual}
+
+// FilterStates reads a list's state filter: "" is every state, "open"
+// those still being worked (Open), else one state; false for a word that
+// is none of these.
+func FilterStates(state string) ([]string, bool) {
+	switch {
+	case state == "":
+		return nil, true
+	case state == "open":
+		return Open, true
+	case Lifecycle.Has(workflow.State(state)):
+		return []string{state}, true
+	}
+	return nil, false
+}
+
+// FilterSource: "" (every source) or one of Sources.
+func FilterSource(source string) bool { return source == "" || slices.Contains(Sources, source) }
 
 // Managers are the roles that run incidents. steward has no dpo role: a
 // DPO signs in as an auditor, who reads incidents and the register but

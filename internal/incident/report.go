@@ -140,10 +140,13 @@ func (s *Service) AuthorityReport(ctx context.Context, id int64) (AuthorityRepor
 	if err != nil {
 		return AuthorityReport{}, err
 	}
-	return s.authorityReport(inc, hist), nil
+	return s.AuthorityReportOf(inc, hist), nil
 }
 
-func (s *Service) authorityReport(inc store.Incident, hist []store.IncidentEvent) AuthorityReport {
+// AuthorityReportOf drafts the Art. 33(3) notification from an incident
+// and its history already read (the portal's page shows what the report
+// still lacks without reading them twice).
+func (s *Service) AuthorityReportOf(inc store.Incident, hist []store.IncidentEvent) AuthorityReport {
 	now := s.now()
 	r := AuthorityReport{Incident: inc.ID, Version: inc.Version, GeneratedAt: now, Unknown: []string{},
 		Consequences: inc.Consequences, Measures: inc.Measures}

@@ -51,9 +51,14 @@ func TestIncidentRegisterOverHTTP(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(raw, &reg) != nil || len(reg.Incidents) != 1 || len(reg.Incidents[0].Timeline) == 0 {
 		t.Fatalf("json: %d %s", resp.StatusCode, raw)
 	}
+	if resp, raw := call(t, n, dpo, "GET", "/v1/incidents/register?state=open&source=manual", ""); resp.StatusCode != 200 || !strings.Contains(string(raw), "misdirected e-mail") {
+		t.Fatalf("open incidents: %d %s", resp.StatusCode, raw)
+	}
 	for _, bad := range []struct{ path, want string }{
 		{"/v1/incidents/register?format=xml", "format: json or csv"},
 		{"/v1/incidents/register?state=lost", "state: not a state of an incident"},
+		{"/v1/incidents/register?source=rumour", "source: policy, integrity, unusual or manual"},
+		{"/v1/incidents?source=rumour", "source: policy, integrity, unusual or manual"},
 	} {
 		resp, raw := call(t, n, dpo, "GET", bad.path, "")
 		if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(raw), bad.want) {

@@ -136,9 +136,7 @@ func (a *API) wire(i store.Incident, now time.Time) Incident {
 // record puts a read of incidents in the access log first.
 func (a *API) record(w http.ResponseWriter, r *http.Request, query string, n int) bool {
 	p, _ := auth.FromContext(r.Context())
-	e := accesslog.ForRequest(r, p, a.IPs, a.Clock.Now())
-	e.Purpose, e.Dataset, e.Query = "incident_response", incident.Dataset, query
-	e.Records, e.Decision, e.Reason = int64(n), accesslog.Allowed, "incident register"
+	e := incident.ReadEntry(accesslog.ForRequest(r, p, a.IPs, a.Clock.Now()), query, n)
 	if err := a.Access.Append(r.Context(), e); err != nil {
 		a.Fail(w, err)
 		return false
@@ -148,14 +146,11 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, query string, n int
 
 // List is the register (Art. 33(5)): every incident, notified or not.
 func (a *API) List(w http.ResponseWriter, r *http.Request) {
-	q := store.IncidentQuery{Source: r.URL.Query().Get("source"), Limit: 100}
-	if s := r.URL.Query().Get("state"); s != "" {
-		if !incident.Lifecycle.Has(workflow.State(s)) {
-			problem.New(w, http.StatusBadRequest, "invalid", "state: not a state of an incident")
-			return
-		}
-		q.States = []string{s}
+	f, ok := filter(w, r)
+	if !ok {
+		return
 	}
+	q := store.IncidentQuery{States: f.States, Source: f.Source, Limit: 100}
 	if b := r.URL.Query().Get("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {

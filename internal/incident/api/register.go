@@ -8,7 +8,6 @@ import (
 
 	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/problem"
-	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // Register exports the register (Art. 33(5)), every incident with its
@@ -24,13 +23,9 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 		problem.New(w, http.StatusBadRequest, "invalid", "format: json or csv")
 		return
 	}
-	q := incident.RegisterQuery{Source: qs.Get("source")}
-	if s := qs.Get("state"); s != "" {
-		if !incident.Lifecycle.Has(workflow.State(s)) {
-			problem.New(w, http.StatusBadRequest, "invalid", "state: not a state of an incident")
-			return
-		}
-		q.States = []string{s}
+	q, ok := filter(w, r)
+	if !ok {
+		return
 	}
 	reg, err := a.Incidents.Register(r.Context(), q)
 	if err != nil {
@@ -55,4 +50,20 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
+}
+
+// filter reads ?state= (a state, or open) and ?source= as the register's
+// list and export take them.
+func filter(w http.ResponseWriter, r *http.Request) (incident.RegisterQuery, bool) {
+	states, ok := incident.FilterStates(r.URL.Query().Get("state"))
+	if !ok {
+		problem.New(w, http.StatusBadRequest, "invalid", "state: not a state of an incident, nor open")
+		return incident.RegisterQuery{}, false
+	}
+	source := r.URL.Query().Get("source")
+	if !incident.FilterSource(source) {
+		problem.New(w, http.StatusBadRequest, "invalid", "source: policy, integrity, unusual or manual")
+		return incident.RegisterQuery{}, false
+	}
+	return incident.RegisterQuery{States: states, Source: source}, true
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/web/ui"
-	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // The /v1 API takes bearer tokens only, so a signed-in person's browser
@@ -131,24 +129,15 @@ func (s *Incidents) RegisterJSON(w http.ResponseWriter, r *http.Request) {
 func (s *Incidents) register(w http.ResponseWriter, r *http.Request, format string) {
 	qs := r.URL.Query()
 	state, source := qs.Get("state"), qs.Get("source")
-	var q incident.RegisterQuery
 	var problems []string
-	switch {
-	case state == "":
-	case state == "open":
-		q.States = incident.Open
-	case incident.Lifecycle.Has(workflow.State(state)):
-		q.States = []string{state}
-	default:
+	states, ok := incident.FilterStates(state)
+	if !ok {
 		problems = append(problems, "unknown state (choose one from the register's list)")
 	}
-	switch {
-	case source == "":
-	case slices.Contains(incidentSources, source):
-		q.Source = source
-	default:
+	if !incident.FilterSource(source) {
 		problems = append(problems, "unknown source (policy, integrity, unusual or manual)")
 	}
+	q := incident.RegisterQuery{States: states, Source: source}
 	if len(problems) > 0 {
 		ui.Error(w, r, http.StatusBadRequest, ui.Problem{Title: "Please fix the filter", Text: sentenceOf(strings.Join(problems, "; ")) + " Nothing was exported.", Next: registerLink})
 		return

@@ -15,7 +15,6 @@ import (
 	"github.com/steward-privacy/steward/internal/incident"
 	"github.com/steward-privacy/steward/internal/store"
 	"github.com/steward-privacy/steward/internal/web/ui"
-	"github.com/steward-privacy/steward/internal/workflow"
 )
 
 // Incidents serves the breach engine's pages under /admin/incidents: the
@@ -71,9 +70,7 @@ func incidentNotFound(w http.ResponseWriter, r *http.Request) {
 // incident_response).
 func (s *Incidents) record(w http.ResponseWriter, r *http.Request, query string, n int) bool {
 	p, _ := auth.FromContext(r.Context())
-	e := accesslog.ForRequest(r, p, s.IPs, s.now())
-	e.Purpose, e.Dataset, e.Query = "incident_response", incident.Dataset, query
-	e.Records, e.Decision, e.Reason = int64(n), accesslog.Allowed, "incident register"
+	e := incident.ReadEntry(accesslog.ForRequest(r, p, s.IPs, s.now()), query, n)
 	if err := s.Access.Append(r.Context(), e); err != nil {
 		s.unavailable(w, r, err)
 		return false
@@ -100,36 +97,26 @@ type incidentsView struct {
 	Exports []ui.Link
 }
 
-var incidentSources = []string{incident.SourcePolicy, incident.SourceIntegrity, incident.SourceUnusual, incident.SourceManual}
-
 // List handles GET /admin/incidents: the register, newest first, every
 // incident notified or not, with ?state= (a state or "open"), ?source=
 // and ?before= (an incident number, for the older page).
 func (s *Incidents) List(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := incidentsView{State: q.Get("state"), Source: q.Get("source"), Sources: incidentSources, Now: s.now(), Manage: canManage(r)}
+	v := incidentsView{State: q.Get("state"), Source: q.Get("source"), Sources: incident.Sources, Now: s.now(), Manage: canManage(r)}
 	v.States = []string{"open"}
 	for _, st := range incident.Lifecycle.States() {
 		v.States = append(v.States, string(st))
 	}
 	query := store.IncidentQuery{Limit: PageSize + 1}
 	var problems []string
-	switch {
-	case v.State == "":
-	case v.State == "open":
-		query.States = incident.Open
-	case incident.Lifecycle.Has(workflow.State(v.State)):
-		query.States = []string{v.State}
-	default:
+	states, ok := incident.FilterStates(v.State)
+	if !ok {
 		problems = append(problems, "unknown state (choose one from the list)")
 	}
-	switch {
-	case v.Source == "":
-	case slices.Contains(incidentSources, v.Source):
-		query.Source = v.Source
-	default:
+	if !incident.FilterSource(v.Source) {
 		problems = append(problems, "unknown source (policy, integrity, unusual or manual)")
 	}
+	query.States, query.Source = states, v.Source
 	if b := q.Get("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n < 1 {
