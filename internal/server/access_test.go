@@ -63,6 +63,15 @@ func accountsNode(t *testing.T, dsn string) *node {
 
 func do(t *testing.T, method, url, tok, body string, hdr map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
+	resp, raw := doRaw(t, method, url, tok, body, hdr)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out, resp.Header
+}
+
+// doRaw is do with the body as it came (a CSV, a page, Markdown).
+func doRaw(t *testing.T, method, url, tok, body string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -79,9 +88,7 @@ func do(t *testing.T, method, url, tok, body string, hdr map[string]string) (int
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, resp.Header
+	return resp, raw
 }
 
 func TestReadPolicyWithholdsAndRecords(t *testing.T) {

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,18 +12,7 @@ import (
 
 func call(t *testing.T, n *node, tok, method, path, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, n.http.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp, raw
+	return doRaw(t, method, n.http.URL+path, tok, body, nil)
 }
 
 // TestIncidentRegisterOverHTTP: an incident manager reports an incident,

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,14 +13,7 @@ import (
 
 func getText(t *testing.T, url, tok string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := doRaw(t, "GET", url, tok, "", nil)
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
