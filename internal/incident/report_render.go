@@ -70,6 +70,11 @@ func appliesWord(b bool) string {
 	return "does not apply"
 }
 
+// ReportCSP is the printable report's content policy, wherever it is
+// served: a document of its own, nothing to load, nothing to run, not
+// framed.
+const ReportCSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
 // Markdown renders the report; the same report renders the same text.
 func (r AuthorityReport) Markdown() string {
 	var b strings.Builder

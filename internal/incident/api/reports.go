@@ -60,8 +60,7 @@ func (a *API) AuthorityHTML(w http.ResponseWriter, r *http.Request) {
 		a.Fail(w, err)
 		return
 	}
-	// A page of its own: nothing to load, nothing to run, not framed.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", incident.ReportCSP)
 	text(w, "text/html; charset=utf-8", page)
 }
 

@@ -64,9 +64,7 @@ func (s *Incidents) AuthorityHTML(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, err)
 		return
 	}
-	// A document of its own, as the API serves it: nothing to load,
-	// nothing to run, not framed.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", incident.ReportCSP)
 	download(w, "text/html; charset=utf-8", "", page)
 }
 
